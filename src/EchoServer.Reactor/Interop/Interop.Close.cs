@@ -1,0 +1,17 @@
+using System.Runtime.InteropServices;
+
+namespace EchoServer.Reactor.Interop;
+
+internal static partial class Libc
+{
+    // int close(int fd);                                                           close(2)
+    [LibraryImport(Name, EntryPoint = "close", SetLastError = true)]
+    private static partial int close(int fd);
+
+    /// <summary>close(2), never retried.</summary>
+    /// <remarks>
+    /// On Linux the fd is released even when close returns EINTR, and a retry could close an fd that
+    /// another thread has just been given (close(2), "Dealing with error returns from close()").
+    /// </remarks>
+    internal static Errno Close(int fd) => close(fd) == 0 ? default : Errno.Last;
+}

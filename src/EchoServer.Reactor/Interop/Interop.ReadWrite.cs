@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+
+namespace EchoServer.Reactor.Interop;
+
+internal static unsafe partial class Libc
+{
+    // ssize_t read(int fd, void *buf, size_t count);                               read(2)
+    [LibraryImport(Name, EntryPoint = "read", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nuint count);
+
+    // ssize_t write(int fd, const void *buf, size_t count);                        write(2)
+    [LibraryImport(Name, EntryPoint = "write", SetLastError = true)]
+    private static partial nint write(int fd, byte* buf, nuint count);
+
+    // ssize_t send(int sockfd, const void *buf, size_t len, int flags);            send(2)
+    [LibraryImport(Name, EntryPoint = "send", SetLastError = true)]
+    private static partial nint send(int fd, byte* buf, nuint len, int flags);
+
+    // Linux: MSG_NOSIGNAL per call; macOS: 0 here and SO_NOSIGPIPE on the socket instead.
+    private static readonly int s_sendFlags = OsConstants.Current.MSG_NOSIGNAL;
+
+    /// <summary>read(2), retried on EINTR.</summary>
+    /// <returns>Bytes read, 0 at end of stream, or -1 with <paramref name="errno"/> set.</returns>
+    internal static int Read(int fd, Span<byte> buffer, out Errno errno)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = read(fd, p, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    errno = default;
+                    return (int)n;
+                }
+
+                errno = Errno.Last;
+                if (!errno.IsInterrupted)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    /// <summary>write(2) on a non-socket fd (eventfd, pipe), retried on EINTR.</summary>
+    /// <returns>Bytes written, or -1 with <paramref name="errno"/> set.</returns>
+    internal static int Write(int fd, ReadOnlySpan<byte> buffer, out Errno errno)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = write(fd, p, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    errno = default;
+                    return (int)n;
+                }
+
+                errno = Errno.Last;
+                if (!errno.IsInterrupted)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+
+    /// <summary>send(2) with SIGPIPE suppressed, retried on EINTR. A gone peer gives EPIPE, not a signal.</summary>
+    /// <returns>Bytes sent, or -1 with <paramref name="errno"/> set.</returns>
+    internal static int Send(int fd, ReadOnlySpan<byte> buffer, out Errno errno)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = send(fd, p, (nuint)buffer.Length, s_sendFlags);
+                if (n >= 0)
+                {
+                    errno = default;
+                    return (int)n;
+                }
+
+                errno = Errno.Last;
+                if (!errno.IsInterrupted)
+                {
+                    return -1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace EchoServer.Reactor.Interop;
+
+/// <summary>
+/// Mirrors <c>struct sockaddr_in</c> (16 bytes):
+/// Linux <c>{ sa_family_t sin_family; in_port_t sin_port; struct in_addr sin_addr; unsigned char sin_zero[8]; }</c>
+/// with a 16-bit family; BSD/macOS <c>{ uint8_t sin_len; sa_family_t sin_family; ... }</c> with two 8-bit fields
+/// in the same two bytes. <see cref="FamilyField"/> holds either form.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SockAddrIn
+{
+    public ushort FamilyField;
+    public ushort PortBigEndian;
+    public uint Address;
+    public ulong Zero;
+}
+
+/// <summary>
+/// Mirrors <c>struct sockaddr_in6</c> (28 bytes):
+/// <c>{ sa_family_t sin6_family; in_port_t sin6_port; uint32_t sin6_flowinfo; struct in6_addr sin6_addr; uint32_t sin6_scope_id; }</c>
+/// (BSD again splits the first two bytes into <c>sin6_len</c> and <c>sin6_family</c>).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SockAddrIn6
+{
+    public ushort FamilyField;
+    public ushort PortBigEndian;
+    public uint FlowInfo;
+    public fixed byte Address[16];
+    public uint ScopeId;
+}
+
+/// <summary>Room for either address family, as the kernel writes it in accept(2) and getsockname(2).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 28)]
+internal unsafe struct SockAddr
+{
+    [FieldOffset(0)]
+    public SockAddrIn V4;
+
+    [FieldOffset(0)]
+    public SockAddrIn6 V6;
+
+    public static uint SizeV4 => (uint)sizeof(SockAddrIn);
+
+    public static uint SizeV6 => (uint)sizeof(SockAddrIn6);
+
+    private static bool IsBsd => OsConstants.Current.Os != OsFamily.Linux;
+
+    /// <summary>Encodes an endpoint for bind(2)/connect(2).</summary>
+    /// <returns>The length to pass as <c>socklen_t</c>.</returns>
+    public static uint Encode(IPEndPoint endPoint, out SockAddr addr)
+    {
+        addr = default;
+        var c = OsConstants.Current;
+        var port = BinaryPrimitives.ReverseEndianness((ushort)endPoint.Port);
+        if (!BitConverter.IsLittleEndian)
+        {
+            port = (ushort)endPoint.Port;
+        }
+
+        if (endPoint.AddressFamily == AddressFamily.InterNetwork)
+        {
+            addr.V4.FamilyField = Family(c.AF_INET, SizeV4);
+            addr.V4.PortBigEndian = port;
+            Span<byte> bytes = stackalloc byte[4];
+            endPoint.Address.TryWriteBytes(bytes, out _);
+            addr.V4.Address = MemoryMarshal.Read<uint>(bytes);
+            return SizeV4;
+        }
+
+        addr.V6.FamilyField = Family(c.AF_INET6, SizeV6);
+        addr.V6.PortBigEndian = port;
+        fixed (byte* a = addr.V6.Address)
+        {
+            endPoint.Address.TryWriteBytes(new Span<byte>(a, 16), out _);
+        }
+
+        addr.V6.ScopeId = (uint)endPoint.Address.ScopeId;
+        return SizeV6;
+    }
+
+    /// <summary>Decodes what the kernel wrote; null for a family this library does not speak.</summary>
+    public readonly IPEndPoint? Decode()
+    {
+        var c = OsConstants.Current;
+        var family = IsBsd ? V4.FamilyField >> 8 : V4.FamilyField;
+        if (!BitConverter.IsLittleEndian && IsBsd)
+        {
+            family = V4.FamilyField & 0xff;
+        }
+
+        var port = BinaryPrimitives.ReverseEndianness(V4.PortBigEndian);
+        if (!BitConverter.IsLittleEndian)
+        {
+            port = V4.PortBigEndian;
+        }
+
+        if (family == c.AF_INET)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            MemoryMarshal.Write(bytes, in V4.Address);
+            return new IPEndPoint(new IPAddress(bytes), port);
+        }
+
+        if (family == c.AF_INET6)
+        {
+            var copy = V6;
+            var address = new IPAddress(new ReadOnlySpan<byte>(copy.Address, 16), copy.ScopeId);
+            return new IPEndPoint(address, port);
+        }
+
+        return null;
+    }
+
+    // Linux: a 16-bit sa_family_t. BSD: sin_len then an 8-bit sa_family_t, read here as one
+    // little-endian ushort. mio sets sin_len to 0 and relies on the length argument; we fill it in
+    // because it costs nothing and some BSD code paths (routing sockets) do read it.
+    private static ushort Family(int family, uint length) =>
+        IsBsd ? (ushort)(length | ((uint)family << 8)) : (ushort)family;
+}

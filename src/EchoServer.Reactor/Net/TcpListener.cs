@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using EchoServer.Reactor.Interop;
+
+namespace EchoServer.Reactor.Net;
+
+/// <summary>
+/// A non-blocking, close-on-exec listening TCP socket. Register <see cref="Fd"/> as
+/// <see cref="Pollers.Interest.Readable"/> and call <see cref="Accept"/> until it reports EAGAIN.
+/// </summary>
+public sealed class TcpListener : IDisposable
+{
+    private int _fd;
+
+    private TcpListener(int fd, IPEndPoint localEndPoint)
+    {
+        _fd = fd;
+        LocalEndPoint = localEndPoint;
+    }
+
+    /// <summary>The socket's file descriptor (-1 once disposed).</summary>
+    public int Fd => _fd;
+
+    /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Creates, binds and listens. SO_REUSEADDR is set so a restart can rebind past TIME_WAIT.</summary>
+    /// <param name="endPoint">The address; port 0 picks a free port.</param>
+    /// <param name="backlog">The accept queue length; the kernel caps it at net.core.somaxconn.</param>
+    /// <param name="reusePort">Sets SO_REUSEPORT, so several listeners (one per loop) can share the port.</param>
+    /// <exception cref="SyscallException">socket, setsockopt, bind or listen failed; <see cref="SyscallException.Errno"/> says why.</exception>
+    public static TcpListener Bind(IPEndPoint endPoint, int backlog = -1, bool reusePort = false)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var c = OsConstants.Current;
+        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? c.AF_INET6 : c.AF_INET;
+        var fd = Libc.Socket(family, c.SOCK_STREAM, out var errno);
+        if (fd < 0)
+        {
+            throw new SyscallException("socket", errno);
+        }
+
+        try
+        {
+            Check("setsockopt(SO_REUSEADDR)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1));
+            if (reusePort)
+            {
+                Check("setsockopt(SO_REUSEPORT)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEPORT, 1));
+            }
+
+            var length = SockAddr.Encode(endPoint, out var addr);
+            Check("bind", Libc.Bind(fd, addr, length));
+            Check("listen", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
+            Check("getsockname", Libc.GetSockName(fd, out var bound));
+            return new TcpListener(fd, bound.Decode() ?? endPoint);
+        }
+        catch
+        {
+            _ = Libc.Close(fd);
+            throw;
+        }
+    }
+
+    /// <summary>Accepts one pending connection as a non-blocking, close-on-exec socket.</summary>
+    /// <param name="errno">EAGAIN when the queue is empty; ECONNABORTED for a connection that died in the queue
+    /// (accept the next); EMFILE/ENFILE when out of descriptors (back off).</param>
+    /// <returns>The connected socket's fd, or -1.</returns>
+    public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
+
+    /// <summary>Accepts one pending connection and wraps it in a <see cref="TcpSocket"/>.</summary>
+    /// <returns>The stream, or null with <paramref name="errno"/> set.</returns>
+    public TcpSocket? AcceptSocket(out Errno errno)
+    {
+        var fd = Libc.Accept(_fd, out _, out errno);
+        return fd < 0 ? null : new TcpSocket(fd);
+    }
+
+    /// <summary>Closes the listening socket.</summary>
+    public void Dispose()
+    {
+        var fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
+    private static void Check(string call, Errno errno)
+    {
+        if (errno.Value != 0)
+        {
+            throw new SyscallException(call, errno);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Runtime.InteropServices;
+using EchoServer.Reactor.Interop;
+using static EchoServer.Reactor.Interop.EpollConstants;
+
+namespace EchoServer.Reactor.Pollers;
+
+/// <summary>
+/// The Linux backend: one epoll instance, every fd registered edge-triggered (EPOLLET) with
+/// EPOLLRDHUP so a peer's half-close is reported. See <see cref="IPoller"/> for the contract.
+/// </summary>
+public sealed unsafe class EpollPoller : IPoller
+{
+    private readonly int _epfd;
+    private void* _buffer;
+    private int _capacity;
+    private bool _disposed;
+
+    /// <summary>Creates an epoll instance (epoll_create1 with EPOLL_CLOEXEC).</summary>
+    /// <exception cref="PlatformNotSupportedException">Not running on Linux.</exception>
+    /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
+    public EpollPoller()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("epoll exists only on Linux.");
+        }
+
+        _epfd = Libc.EpollCreate(out var errno);
+        if (_epfd < 0)
+        {
+            throw new SyscallException("epoll_create1", errno);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Name => "epoll";
+
+    /// <inheritdoc/>
+    public void Register(int fd, Token token, Interest interest) => Control(EPOLL_CTL_ADD, "epoll_ctl(ADD)", fd, token, interest);
+
+    /// <inheritdoc/>
+    public void Reregister(int fd, Token token, Interest interest) => Control(EPOLL_CTL_MOD, "epoll_ctl(MOD)", fd, token, interest);
+
+    /// <inheritdoc/>
+    public void Deregister(int fd)
+    {
+        // Kernels before 2.6.9 required a non-null event even for DEL; we pass one anyway.
+        var errno = Libc.EpollCtl(_epfd, EPOLL_CTL_DEL, fd, 0, 0);
+        if (errno.Value != 0)
+        {
+            throw new SyscallException("epoll_ctl(DEL)", errno);
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Wait(Span<PollEvent> events, int timeoutMs)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (events.Length == 0)
+        {
+            throw new ArgumentException("The event buffer must hold at least one event.", nameof(events));
+        }
+
+        EnsureCapacity(events.Length);
+        var n = Libc.EpollWait(_epfd, _buffer, events.Length, timeoutMs, out var errno);
+        if (n < 0)
+        {
+            if (errno.IsInterrupted)
+            {
+                return 0;
+            }
+
+            throw new SyscallException("epoll_wait", errno);
+        }
+
+        if (IsPacked)
+        {
+            var native = (EpollEventPacked*)_buffer;
+            for (var i = 0; i < n; i++)
+            {
+                events[i] = new PollEvent(new Token(native[i].Data), ToReadiness(native[i].Events));
+            }
+        }
+        else
+        {
+            var native = (EpollEventAligned*)_buffer;
+            for (var i = 0; i < n; i++)
+            {
+                events[i] = new PollEvent(new Token(native[i].Data), ToReadiness(native[i].Events));
+            }
+        }
+
+        return n;
+    }
+
+    /// <inheritdoc/>
+    public IWaker CreateWaker(Token token)
+    {
+        var waker = new EventFdWaker();
+        try
+        {
+            Register(waker.Fd, token, Interest.Readable);
+        }
+        catch
+        {
+            waker.Dispose();
+            throw;
+        }
+
+        return waker;
+    }
+
+    /// <summary>Maps epoll's bits to <see cref="Readiness"/> (the same derivation as mio's epoll selector).</summary>
+    internal static Readiness ToReadiness(uint events)
+    {
+        var r = Readiness.None;
+        if ((events & (EPOLLIN | EPOLLPRI)) != 0)
+        {
+            r |= Readiness.Readable;
+        }
+
+        if ((events & EPOLLOUT) != 0)
+        {
+            r |= Readiness.Writable;
+        }
+
+        if ((events & EPOLLERR) != 0)
+        {
+            r |= Readiness.Error;
+        }
+
+        // RDHUP alone (without IN) is not trusted as read-closed; HUP means both directions are done.
+        if ((events & EPOLLHUP) != 0 || (events & (EPOLLIN | EPOLLRDHUP)) == (EPOLLIN | EPOLLRDHUP))
+        {
+            r |= Readiness.ReadClosed;
+        }
+
+        if ((events & EPOLLHUP) != 0 || (events & (EPOLLOUT | EPOLLERR)) == (EPOLLOUT | EPOLLERR) || events == EPOLLERR)
+        {
+            r |= Readiness.WriteClosed;
+        }
+
+        return r;
+    }
+
+    internal static uint ToEpollEvents(Interest interest)
+    {
+        var events = EPOLLET;
+        if ((interest & Interest.Readable) != 0)
+        {
+            events |= EPOLLIN | EPOLLRDHUP;
+        }
+
+        if ((interest & Interest.Writable) != 0)
+        {
+            events |= EPOLLOUT;
+        }
+
+        return events;
+    }
+
+    private void Control(int op, string call, int fd, Token token, Interest interest)
+    {
+        if ((interest & Interest.ReadWrite) == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");
+        }
+
+        var errno = Libc.EpollCtl(_epfd, op, fd, ToEpollEvents(interest), token.Value);
+        if (errno.Value != 0)
+        {
+            throw new SyscallException(call, errno);
+        }
+    }
+
+    private void EnsureCapacity(int count)
+    {
+        if (count <= _capacity)
+        {
+            return;
+        }
+
+        // The kernel writes into this buffer, so it lives in native memory, never moved by the GC.
+        NativeMemory.Free(_buffer);
+        _buffer = NativeMemory.Alloc((nuint)count, (nuint)EventSize);
+        _capacity = count;
+    }
+
+    /// <summary>Closes the epoll fd and frees the event buffer.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _ = Libc.Close(_epfd);
+        NativeMemory.Free(_buffer);
+        _buffer = null;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases native memory and the epoll fd if the owner forgot to dispose.</summary>
+    ~EpollPoller()
+    {
+        if (!_disposed)
+        {
+            _ = Libc.Close(_epfd);
+            NativeMemory.Free(_buffer);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+namespace EchoServer.Reactor.Pollers;
+
+/// <summary>
+/// An OS readiness queue, edge-triggered: epoll on Linux, kqueue on macOS/FreeBSD.
+/// </summary>
+/// <remarks>
+/// <para>The contract (after mio's <c>Poll</c>):</para>
+/// <list type="bullet">
+/// <item>Edge-triggered: after a readiness event the owner must read (or write, or accept) until the
+/// call returns EAGAIN. Until then there is no guarantee of another event.</item>
+/// <item>Events may be spurious: an operation may still return EAGAIN. Treat that as "wait again".</item>
+/// <item>Closed and error flags are hints; the next read or write is authoritative.</item>
+/// <item>The same token may appear twice in one batch (kqueue reports read and write filters separately).</item>
+/// <item>After <see cref="Deregister"/>, no future <see cref="Wait"/> returns the fd's token; events already
+/// returned in the current batch are not scrubbed — the caller must drop them (the reactor does, by generation).</item>
+/// <item>Registering an fd twice without deregistering it is an error.</item>
+/// <item>Always deregister before close(2): epoll removes an fd only when every descriptor for its open file
+/// description is closed (epoll(7), Q6).</item>
+/// <item>Register, reregister and deregister are safe from any thread; <see cref="Wait"/> is for one thread at a time.</item>
+/// </list>
+/// </remarks>
+public interface IPoller : IDisposable
+{
+    /// <summary>The backend's name: "epoll" or "kqueue".</summary>
+    string Name { get; }
+
+    /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="fd"/> with <paramref name="token"/>.</summary>
+    void Register(int fd, Token token, Interest interest);
+
+    /// <summary>Replaces the interest and token of a registered fd.</summary>
+    void Reregister(int fd, Token token, Interest interest);
+
+    /// <summary>Stops reporting events for <paramref name="fd"/>.</summary>
+    void Deregister(int fd);
+
+    /// <summary>
+    /// Blocks until at least one event is ready, the timeout passes, a signal interrupts the wait, or
+    /// a waker fires; fills <paramref name="events"/> from the start.
+    /// </summary>
+    /// <param name="events">Where to put the events; its length caps how many one call returns.</param>
+    /// <param name="timeoutMs">-1 waits without limit; 0 polls without blocking.</param>
+    /// <returns>How many events were written; 0 on timeout or when a signal interrupted the wait.</returns>
+    int Wait(Span<PollEvent> events, int timeoutMs);
+
+    /// <summary>Creates a waker registered on this poller under <paramref name="token"/>.</summary>
+    IWaker CreateWaker(Token token);
+}

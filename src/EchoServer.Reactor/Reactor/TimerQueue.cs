@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace EchoServer.Reactor;
+
+/// <summary>Identifies a timer so it can be cancelled.</summary>
+/// <param name="Id">Unique per <see cref="EventLoop"/>; never 0.</param>
+public readonly record struct TimerId(long Id);
+
+/// <summary>
+/// One-shot timers on a binary min-heap keyed by deadline. A heap rather than a timing wheel:
+/// a server has few distinct deadlines at once (back-off, shutdown, idle checks), insertion and
+/// removal are O(log n) with no tick, and the next deadline is always at hand for the poll timeout,
+/// so an idle loop sleeps until exactly the next deadline instead of waking every tick.
+/// Cancelled timers stay in the heap and are skipped when they surface (lazy deletion).
+/// </summary>
+internal sealed class TimerQueue
+{
+    private readonly PriorityQueue<long, long> _heap = new();
+    private readonly Dictionary<long, Action<EventLoop>> _callbacks = [];
+    private long _nextId;
+
+    public int Count => _callbacks.Count;
+
+    public static long NowMs => Stopwatch.GetTimestamp() * 1000 / Stopwatch.Frequency;
+
+    public TimerId Add(TimeSpan delay, Action<EventLoop> callback)
+    {
+        var id = ++_nextId;
+        var deadline = NowMs + (long)Math.Ceiling(Math.Max(0, delay.TotalMilliseconds));
+        _callbacks.Add(id, callback);
+        _heap.Enqueue(id, deadline);
+        return new TimerId(id);
+    }
+
+    public bool Cancel(TimerId timer) => _callbacks.Remove(timer.Id);
+
+    /// <summary>Milliseconds until the earliest live deadline (0 if due), or -1 with none.</summary>
+    public int MillisecondsUntilNext()
+    {
+        while (_heap.TryPeek(out var id, out var deadline))
+        {
+            if (!_callbacks.ContainsKey(id))
+            {
+                _heap.Dequeue();
+                continue;
+            }
+
+            var wait = deadline - NowMs;
+            return wait <= 0 ? 0 : (int)Math.Min(wait, int.MaxValue);
+        }
+
+        return -1;
+    }
+
+    /// <summary>Runs every timer whose deadline has passed; timers added by a callback wait for the next turn.</summary>
+    public void RunDue(EventLoop loop)
+    {
+        var now = NowMs;
+        var limit = _nextId;
+        while (_heap.TryPeek(out var id, out var deadline) && deadline <= now && id <= limit)
+        {
+            _heap.Dequeue();
+            if (_callbacks.Remove(id, out var callback))
+            {
+                callback(loop);
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using EchoServer.Reactor;
+using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Pollers;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// Accepts clients and gives each an <see cref="EchoConnection"/> on the same loop.
+/// </summary>
+/// <remarks>
+/// Out of descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's backlog. Under
+/// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
+/// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
+/// logging once per burst (tokio#3529, hyper's sleep_on_errors and libuv's EMFILE notes describe the
+/// same trap). Existing connections are served meanwhile.
+/// </remarks>
+internal sealed class EchoListener(TcpListener listener, EchoContext context) : IReadinessHandler
+{
+    private const int FirstBackoffMs = 10;
+    private const int MaxBackoffMs = 1000;
+
+    private int _backoffMs;
+    private int _failedAttempts;
+    private bool _timerArmed;
+
+    public Token Token { get; set; }
+
+    public TcpListener Listener => listener;
+
+    public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
+    {
+        if (!_timerArmed)
+        {
+            AcceptPending(eventLoop);
+        }
+    }
+
+    private void AcceptPending(EventLoop eventLoop)
+    {
+        for (var i = 0; i < context.Options.AcceptsPerWakeup; i++)
+        {
+            var fd = listener.Accept(out var errno);
+            if (fd < 0)
+            {
+                if (errno.IsWouldBlock)
+                {
+                    return;
+                }
+
+                if (errno.IsConnectionAborted || errno.IsPeerGone)
+                {
+                    continue;
+                }
+
+                BackOff(eventLoop, errno);
+                return;
+            }
+
+            if (_failedAttempts > 0)
+            {
+                EchoLog.AcceptResumed(context.Logger, _failedAttempts);
+                _failedAttempts = 0;
+                _backoffMs = 0;
+            }
+
+            if (!Adopt(eventLoop, fd))
+            {
+                return;
+            }
+        }
+
+        eventLoop.Schedule(Token, Readiness.Readable);
+    }
+
+    /// <returns>False if the loop could not take the connection (it was closed and accepting backs off).</returns>
+    private bool Adopt(EventLoop eventLoop, int fd)
+    {
+        var socket = new TcpSocket(fd);
+
+        // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
+        _ = socket.SetNoDelay(true);
+        var connection = new EchoConnection(socket, context);
+        try
+        {
+            connection.Token = eventLoop.Register(fd, Interest.ReadWrite, connection);
+        }
+        catch (SyscallException e)
+        {
+            // epoll_ctl can fail with ENOMEM or ENOSPC (fs.epoll.max_user_watches): as short of resources as EMFILE.
+            connection.Dispose();
+            BackOff(eventLoop, e.Errno);
+            return false;
+        }
+
+        context.ActiveConnections++;
+        context.AcceptedConnections++;
+        if (context.Logger.IsEnabled(LogLevel.Debug))
+        {
+            EchoLog.Accepted(context.Logger, connection.Token.Value, socket.RemoteEndPoint);
+        }
+
+        return true;
+    }
+
+    private void BackOff(EventLoop eventLoop, Errno errno)
+    {
+        _backoffMs = _backoffMs == 0 ? FirstBackoffMs : Math.Min(_backoffMs * 2, MaxBackoffMs);
+        if (_failedAttempts++ == 0)
+        {
+            EchoLog.AcceptPaused(context.Logger, errno.ToString(), _backoffMs);
+        }
+
+        _timerArmed = true;
+        eventLoop.AddTimer(TimeSpan.FromMilliseconds(_backoffMs), loop =>
+        {
+            _timerArmed = false;
+            if (loop.IsRegistered(Token))
+            {
+                AcceptPending(loop);
+            }
+        });
+    }
+
+    public void Dispose() => listener.Dispose();
+}
