@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor;
@@ -23,6 +24,7 @@ public sealed class EventLoop : IDisposable
     private readonly TokenSlab _slab = new();
     private readonly TimerQueue _timers = new();
     private readonly PollEvent[] _events;
+    private readonly ConcurrentQueue<Action<EventLoop>> _posted = new();
     private List<PollEvent> _scheduled = [];
     private List<PollEvent> _running = [];
     private volatile bool _stopRequested;
@@ -54,6 +56,12 @@ public sealed class EventLoop : IDisposable
 
     /// <summary>Events dispatched to handlers so far.</summary>
     public long EventsDispatched { get; private set; }
+
+    /// <summary>
+    /// A monotonic clock in milliseconds, read once per turn after the wait returns: cheap enough
+    /// for handlers to stamp every read with (idle timeouts), and the same for every handler in a batch.
+    /// </summary>
+    public long NowMs { get; private set; } = TimerQueue.NowMs;
 
     /// <summary>Raised on the loop thread when a handler throws; the handler is then deregistered and disposed.</summary>
     public event Action<Token, Exception>? HandlerFailed;
@@ -135,6 +143,17 @@ public sealed class EventLoop : IDisposable
         _waker.Wake();
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop thread during its next turn. Safe from any thread;
+    /// this is how another thread (or a signal handler) hands work to the loop.
+    /// </summary>
+    public void Post(Action<EventLoop> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        _posted.Enqueue(action);
+        _waker.Wake();
+    }
+
     /// <summary>Runs until <see cref="Stop"/> is called. Fd errors are the handlers' business; a failing poller throws.</summary>
     public void Run()
     {
@@ -157,6 +176,7 @@ public sealed class EventLoop : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var timeout = _scheduled.Count > 0 ? 0 : MinTimeout(timeoutMs, _timers.MillisecondsUntilNext());
         var n = _poller.Wait(_events, timeout);
+        NowMs = TimerQueue.NowMs;
         Iterations++;
         for (var i = 0; i < n; i++)
         {
@@ -180,6 +200,11 @@ public sealed class EventLoop : IDisposable
             }
 
             _running.Clear();
+        }
+
+        while (_posted.TryDequeue(out var action))
+        {
+            action(this);
         }
 
         if (_timers.Count > 0)

@@ -17,12 +17,42 @@ namespace EchoServer.Echo;
 /// flow control instead of by our memory).</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
 /// </remarks>
-internal sealed class EchoConnection(TcpSocket socket, EchoContext context) : IReadinessHandler
+internal sealed class EchoConnection : IReadinessHandler
 {
+    private readonly TcpSocket _socket;
+    private readonly EchoContext _context;
+    private readonly Action<EventLoop>? _idleCheck;
     private PendingOutput _pending;
     private bool _peerFinished;
+    private bool _closed;
+    private long _lastActivityMs;
+    private TimerId _idleTimer;
+
+    public EchoConnection(TcpSocket socket, EchoContext context, EventLoop eventLoop)
+    {
+        _socket = socket;
+        _context = context;
+        _lastActivityMs = eventLoop.NowMs;
+        if (context.Options.IdleTimeout is { } timeout)
+        {
+            // One delegate per connection, re-armed lazily: reads only stamp _lastActivityMs, and the
+            // timer, when it fires, either closes or re-arms for the remaining time. No per-read timer work.
+            _idleCheck = CheckIdle;
+            _idleTimer = eventLoop.AddTimer(timeout, _idleCheck);
+        }
+    }
 
     public Token Token { get; set; }
+
+    /// <summary>The client's address as text, kept only when Debug logging is on (for log scopes).</summary>
+    public string? Peer { get; set; }
+
+    internal EchoConnection? Next { get; set; }
+
+    internal EchoConnection? Previous { get; set; }
+
+    /// <summary>Bytes read from the client and not yet written back.</summary>
+    public int PendingBytes => _pending.Count;
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
@@ -31,46 +61,62 @@ internal sealed class EchoConnection(TcpSocket socket, EchoContext context) : IR
             return;
         }
 
-        if (!_peerFinished && _pending.Count < context.Options.MaxPendingBytes && !ReadAndEcho(eventLoop, readiness))
+        if (!_peerFinished && _pending.Count < _context.Options.MaxPendingBytes && !ReadAndEcho(eventLoop, readiness))
         {
             return;
         }
 
         if (_peerFinished && _pending.Count == 0)
         {
-            Close(eventLoop, "client finished");
+            Close(eventLoop, CloseReason.ClientFinished);
         }
+    }
+
+    /// <summary>During a drain: closes the connection if it owes nothing and has been quiet for the drain's quiet period.</summary>
+    /// <returns>True if it was closed.</returns>
+    public bool CloseIfQuiet(EventLoop eventLoop)
+    {
+        if (_pending.Count == 0 && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
+        {
+            Close(eventLoop, CloseReason.Shutdown);
+            return true;
+        }
+
+        return false;
     }
 
     /// <returns>False if the connection was closed.</returns>
     private bool ReadAndEcho(EventLoop eventLoop, Readiness readiness)
     {
-        var buffer = context.ReadBuffer;
+        var buffer = _context.ReadBuffer;
+        var counters = _context.Counters;
 
         // A short read means the receive queue is empty and later data raises a new edge (netty's
         // edge-triggered transport relies on the same fact), which saves the read that would only
         // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
         // first and leaves the end of stream for a read no new edge will prompt.
         var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
-        for (var reads = 0; reads < context.Options.ReadsPerWakeup; reads++)
+        for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var n = socket.Read(buffer, out var errno);
+            var n = _socket.Read(buffer, out var errno);
             if (n > 0)
             {
-                context.BytesEchoed += n;
+                counters.BytesReceived += n;
+                _lastActivityMs = eventLoop.NowMs;
                 if (_pending.Count == 0)
                 {
-                    var written = socket.Write(buffer.AsSpan(0, n), out errno);
+                    var written = _socket.Write(buffer.AsSpan(0, n), out errno);
                     if (written < 0)
                     {
                         if (!errno.IsWouldBlock)
                         {
-                            return CloseOnError(eventLoop, "write", errno);
+                            return CloseOnError(eventLoop, errno);
                         }
 
                         written = 0;
                     }
 
+                    counters.BytesSent += written;
                     if (written < n)
                     {
                         _pending.Append(buffer.AsSpan(written, n - written));
@@ -85,7 +131,7 @@ internal sealed class EchoConnection(TcpSocket socket, EchoContext context) : IR
                     }
                 }
 
-                if (_pending.Count >= context.Options.MaxPendingBytes)
+                if (_pending.Count >= _context.Options.MaxPendingBytes)
                 {
                     // Stop reading; the writable edge that comes when the client reads resumes us.
                     return true;
@@ -105,7 +151,7 @@ internal sealed class EchoConnection(TcpSocket socket, EchoContext context) : IR
                 return true;
             }
 
-            return errno.IsWouldBlock || CloseOnError(eventLoop, "read", errno);
+            return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
         }
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
@@ -119,35 +165,85 @@ internal sealed class EchoConnection(TcpSocket socket, EchoContext context) : IR
     {
         while (_pending.Count > 0)
         {
-            var written = socket.Write(_pending.Span, out var errno);
+            var written = _socket.Write(_pending.Span, out var errno);
             if (written < 0)
             {
-                return errno.IsWouldBlock || CloseOnError(eventLoop, "write", errno);
+                return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
             }
 
+            _context.Counters.BytesSent += written;
+            _lastActivityMs = eventLoop.NowMs;
             _pending.Consume(written);
         }
 
         return true;
     }
 
-    private bool CloseOnError(EventLoop eventLoop, string operation, Errno errno)
+    private void CheckIdle(EventLoop eventLoop)
     {
-        Close(eventLoop, errno.IsPeerGone ? "client reset" : $"{operation} failed: {errno}");
+        if (_closed)
+        {
+            return;
+        }
+
+        var timeoutMs = (long)_context.Options.IdleTimeout!.Value.TotalMilliseconds;
+        var idleMs = eventLoop.NowMs - _lastActivityMs;
+        if (idleMs >= timeoutMs)
+        {
+            Close(eventLoop, CloseReason.IdleTimeout);
+        }
+        else
+        {
+            _idleTimer = eventLoop.AddTimer(TimeSpan.FromMilliseconds(timeoutMs - idleMs), _idleCheck!);
+        }
+    }
+
+    private bool CloseOnError(EventLoop eventLoop, Errno errno)
+    {
+        if (_context.DebugLogging && !errno.IsPeerGone)
+        {
+            var error = errno.ToString();
+            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
+            EchoLog.IoFailed(_context.Logger, error);
+        }
+
+        Close(eventLoop, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
         return false;
     }
 
-    private void Close(EventLoop eventLoop, string reason)
+    public void Close(EventLoop eventLoop, CloseReason reason)
     {
+        if (_closed)
+        {
+            return;
+        }
+
         eventLoop.Deregister(Token);
-        context.ActiveConnections--;
-        EchoLog.Closed(context.Logger, Token.Value, reason);
+        if (_idleCheck is not null)
+        {
+            eventLoop.CancelTimer(_idleTimer);
+        }
+
+        _context.Unlink(this);
+        _context.Gate.Exit();
+        _context.Counters.CountClose(reason);
+        if (_context.DebugLogging)
+        {
+            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
+            EchoLog.Closed(_context.Logger, reason, _pending.Count);
+        }
+
         Dispose();
+        if (_context.Draining && _context.Counters.Active == 0)
+        {
+            eventLoop.Stop();
+        }
     }
 
     public void Dispose()
     {
-        socket.Dispose();
+        _closed = true;
+        _socket.Dispose();
         _pending.Release();
     }
 }

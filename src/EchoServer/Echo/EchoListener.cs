@@ -10,11 +10,15 @@ namespace EchoServer.Echo;
 /// Accepts clients and gives each an <see cref="EchoConnection"/> on the same loop.
 /// </summary>
 /// <remarks>
-/// Out of descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's backlog. Under
+/// <para>Out of descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's backlog. Under
 /// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
 /// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
 /// logging once per burst (tokio#3529, hyper's sleep_on_errors and libuv's EMFILE notes describe the
-/// same trap). Existing connections are served meanwhile.
+/// same trap). Existing connections are served meanwhile.</para>
+/// <para>Over --max-connections a new client is accepted and closed at once rather than left in the
+/// backlog: in the backlog it would wait with no answer (its SYN was already acknowledged by the
+/// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing
+/// tells the client at once, frees the backlog for clients that come when there is room, and is counted.</para>
 /// </remarks>
 internal sealed class EchoListener(TcpListener listener, EchoContext context) : IReadinessHandler
 {
@@ -24,6 +28,7 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
+    private long _rejectedInBurst;
 
     public Token Token { get; set; }
 
@@ -35,6 +40,13 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
         {
             AcceptPending(eventLoop);
         }
+    }
+
+    /// <summary>Stops accepting: deregisters and closes the listening socket.</summary>
+    public void Close(EventLoop eventLoop)
+    {
+        eventLoop.Deregister(Token);
+        Dispose();
     }
 
     private void AcceptPending(EventLoop eventLoop)
@@ -65,6 +77,18 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
                 _backoffMs = 0;
             }
 
+            if (!context.Gate.TryEnter())
+            {
+                Reject(fd);
+                continue;
+            }
+
+            if (_rejectedInBurst > 0)
+            {
+                EchoLog.LimitCleared(context.Logger, _rejectedInBurst);
+                _rejectedInBurst = 0;
+            }
+
             if (!Adopt(eventLoop, fd))
             {
                 return;
@@ -74,6 +98,21 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
         eventLoop.Schedule(Token, Readiness.Readable);
     }
 
+    private void Reject(int fd)
+    {
+        using (var socket = new TcpSocket(fd))
+        {
+            // RST rather than FIN: the client learns at once that it was refused, not that we echoed nothing.
+            _ = socket.SetResetOnClose();
+        }
+
+        context.Counters.Rejected++;
+        if (_rejectedInBurst++ == 0)
+        {
+            EchoLog.LimitReached(context.Logger, context.Options.MaxConnections);
+        }
+    }
+
     /// <returns>False if the loop could not take the connection (it was closed and accepting backs off).</returns>
     private bool Adopt(EventLoop eventLoop, int fd)
     {
@@ -81,7 +120,7 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
 
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
         _ = socket.SetNoDelay(true);
-        var connection = new EchoConnection(socket, context);
+        var connection = new EchoConnection(socket, context, eventLoop);
         try
         {
             connection.Token = eventLoop.Register(fd, Interest.ReadWrite, connection);
@@ -90,15 +129,18 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
         {
             // epoll_ctl can fail with ENOMEM or ENOSPC (fs.epoll.max_user_watches): as short of resources as EMFILE.
             connection.Dispose();
+            context.Gate.Exit();
             BackOff(eventLoop, e.Errno);
             return false;
         }
 
-        context.ActiveConnections++;
-        context.AcceptedConnections++;
-        if (context.Logger.IsEnabled(LogLevel.Debug))
+        context.Link(connection);
+        context.Counters.Accepted++;
+        if (context.DebugLogging)
         {
-            EchoLog.Accepted(context.Logger, connection.Token.Value, socket.RemoteEndPoint);
+            connection.Peer = socket.RemoteEndPoint?.ToString();
+            using var scope = EchoLog.ConnectionScope(context.Logger, connection.Token.Value, connection.Peer);
+            EchoLog.Accepted(context.Logger);
         }
 
         return true;

@@ -6,14 +6,20 @@ namespace EchoServer.Echo;
 /// <summary>Source-generated log messages: no formatting or allocation when the level is off.</summary>
 internal static partial class EchoLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening on {EndPoint} ({Poller})")]
-    public static partial void Listening(ILogger logger, IPEndPoint endPoint, string poller);
+    private static readonly Func<ILogger, ulong, string?, IDisposable?> s_connectionScope =
+        LoggerMessage.DefineScope<ulong, string?>("conn={Token:x} peer={Peer}");
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "accepted connection {Token:x} from {Peer}")]
-    public static partial void Accepted(ILogger logger, ulong token, IPEndPoint? peer);
+    /// <summary>A scope naming one connection, so its accept, errors and close can be followed at Debug level.</summary>
+    public static IDisposable? ConnectionScope(ILogger logger, ulong token, string? peer) => s_connectionScope(logger, token, peer);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "closed connection {Token:x}: {Reason}")]
-    public static partial void Closed(ILogger logger, ulong token, string reason);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "listening on {Address} ({Poller}, {Reactors} reactor(s))")]
+    public static partial void Listening(ILogger logger, string address, string poller, int reactors);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "accepted")]
+    public static partial void Accepted(ILogger logger);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "closed: {Reason} ({Pending} bytes unsent)")]
+    public static partial void Closed(ILogger logger, CloseReason reason, int pending);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
         Message = "accept failed: {Error}; pausing accepts (existing connections keep being served), retrying in {DelayMs} ms")]
@@ -27,10 +33,28 @@ internal static partial class EchoLog
     public static partial void HandlerFailed(ILogger logger, Exception exception, ulong token);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information,
-        Message = "stopping: closing the listener and {Connections} connections")]
-    public static partial void Stopping(ILogger logger, int connections);
+        Message = "draining: stopped accepting; {Connections} connection(s) get up to {TimeoutMs} ms to finish")]
+    public static partial void Draining(ILogger logger, int connections, long timeoutMs);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information,
-        Message = "stopped after {Accepted} connections and {Bytes} bytes echoed")]
+        Message = "stopped: {Accepted} connections served, {Bytes} bytes echoed")]
     public static partial void Stopped(ILogger logger, long accepted, long bytes);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "i/o error: {Error}")]
+    public static partial void IoFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
+        Message = "connection limit of {Limit} reached: new connections are closed at once until some end")]
+    public static partial void LimitReached(ILogger logger, int limit);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information,
+        Message = "below the connection limit again after rejecting {Rejected} connection(s)")]
+    public static partial void LimitCleared(ILogger logger, long rejected);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information,
+        Message = "shutdown timeout reached: closing {Connections} connection(s) that were still busy")]
+    public static partial void DrainTimedOut(ILogger logger, int connections);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "stats: {Stats}")]
+    public static partial void Stats(ILogger logger, string stats);
 }

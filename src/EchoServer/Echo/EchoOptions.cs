@@ -12,6 +12,18 @@ internal sealed record EchoOptions
     /// </summary>
     public int MaxPendingBytes { get; init; } = DefaultMaxPendingBytes;
 
+    /// <summary>Connections beyond this many are accepted and closed at once (and counted as rejected); 0 = no limit.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Close a connection that has had no traffic for this long; null = never.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>How long a drain (first SIGTERM/SIGINT) lets busy connections finish before closing them.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>During a drain, a connection that owes nothing and has been silent this long is closed.</summary>
+    public TimeSpan DrainQuietPeriod { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The size of the read buffer shared by every connection of one loop.</summary>
     public int ReadBufferBytes { get; init; } = 64 * 1024;
 

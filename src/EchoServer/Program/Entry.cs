@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using EchoServer.Echo;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,14 @@ internal static class Entry
         DefaultValueFactory = _ => "127.0.0.1:9000",
     };
 
+    private static readonly Option<int> ReactorsOption = new("--reactors")
+    {
+        Description = "Independent single-threaded event loops, each with its own SO_REUSEPORT listener; 'auto' = one per core",
+        HelpName = "N|auto",
+        DefaultValueFactory = _ => 1,
+        CustomParser = ParseReactors,
+    };
+
     private static readonly Option<int> MaxPendingOption = new("--max-pending-bytes")
     {
         Description = "Bytes owed to one client before the server stops reading from it until the client reads",
@@ -24,10 +33,47 @@ internal static class Entry
         DefaultValueFactory = _ => EchoOptions.DefaultMaxPendingBytes,
     };
 
+    private static readonly Option<int> MaxConnectionsOption = new("--max-connections")
+    {
+        Description = "Connections beyond this many are accepted and reset at once (counted as rejected); 0 = no limit",
+        HelpName = "N",
+        DefaultValueFactory = _ => 0,
+    };
+
+    private static readonly Option<int> BacklogOption = new("--backlog")
+    {
+        Description = "Length of the kernel's queue of connections not yet accepted (capped by net.core.somaxconn); -1 = SOMAXCONN",
+        HelpName = "N",
+        DefaultValueFactory = _ => -1,
+    };
+
+    private static readonly Option<TimeSpan?> IdleTimeoutOption = new("--idle-timeout")
+    {
+        Description = "Close connections with no traffic for this long (e.g. 30s, 500ms, 2m); off by default",
+        HelpName = "duration",
+        CustomParser = result => ParseDuration(result, allowZero: false),
+    };
+
+    private static readonly Option<TimeSpan?> ShutdownTimeoutOption = new("--shutdown-timeout")
+    {
+        Description = "On SIGTERM/SIGINT, how long busy connections may finish before they are closed",
+        HelpName = "duration",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
+        CustomParser = result => ParseDuration(result, allowZero: true),
+    };
+
+    private static readonly Option<TimeSpan?> StatsIntervalOption = new("--stats-interval")
+    {
+        Description = "Print a one-line summary of the counters at this interval (e.g. 10s); off by default",
+        HelpName = "duration",
+        CustomParser = result => ParseDuration(result, allowZero: false),
+    };
+
     private static readonly Option<LogLevel> LogLevelOption = new("--log-level")
     {
         Description = "Least severe log level to print (Debug shows each connection)",
         DefaultValueFactory = _ => LogLevel.Information,
+        CustomParser = ParseLogLevel,
     };
 
     public static int Main(string[] args)
@@ -35,19 +81,26 @@ internal static class Entry
         var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.")
         {
             BindOption,
+            ReactorsOption,
             MaxPendingOption,
+            MaxConnectionsOption,
+            BacklogOption,
+            IdleTimeoutOption,
+            ShutdownTimeoutOption,
+            StatsIntervalOption,
             LogLevelOption,
         };
-        MaxPendingOption.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--max-pending-bytes must be at least 1.");
-            }
-        });
+        RequireAtLeast(MaxPendingOption, 1);
+        RequireAtLeast(MaxConnectionsOption, 0);
+        RequireAtLeast(BacklogOption, -1);
         root.SetAction(Run);
+        return Invoke(root, args);
+    }
 
-        var parse = root.Parse(args);
+    /// <summary>Parses and runs; any parse error is a usage error: its message on stderr and exit code 2.</summary>
+    internal static int Invoke(Command command, string[] args)
+    {
+        var parse = command.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
         {
             foreach (var error in parse.Errors)
@@ -71,14 +124,79 @@ internal static class Entry
             return ExitCodes.Usage;
         }
 
-        var options = new EchoOptions { MaxPendingBytes = parse.GetValue(MaxPendingOption) };
+        var settings = new ServerSettings
+        {
+            EndPoint = endPoint,
+            Reactors = parse.GetValue(ReactorsOption),
+            Backlog = parse.GetValue(BacklogOption),
+            StatsInterval = parse.GetValue(StatsIntervalOption),
+            Echo = new EchoOptions
+            {
+                MaxPendingBytes = parse.GetValue(MaxPendingOption),
+                MaxConnections = parse.GetValue(MaxConnectionsOption),
+                IdleTimeout = parse.GetValue(IdleTimeoutOption),
+                ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
+            },
+        };
+
         using var loggerFactory = LoggerFactory.Create(builder => builder
             .SetMinimumLevel(parse.GetValue(LogLevelOption))
             .AddSimpleConsole(console =>
             {
                 console.SingleLine = true;
+                console.IncludeScopes = true;
                 console.TimestampFormat = "HH:mm:ss.fff ";
             }));
-        return ServerHost.Run(endPoint, options, loggerFactory.CreateLogger(Name), Name);
+        return ServerHost.Run(settings, loggerFactory.CreateLogger(Name), Name);
+    }
+
+    private static void RequireAtLeast(Option<int> option, int minimum) =>
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < minimum)
+            {
+                result.AddError($"{option.Name} must be at least {minimum}.");
+            }
+        });
+
+    private static int ParseReactors(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "1";
+        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return Environment.ProcessorCount;
+        }
+
+        if (int.TryParse(text, out var n) && n is >= 1 and <= 1024)
+        {
+            return n;
+        }
+
+        result.AddError($"--reactors must be a number from 1 to 1024 or 'auto', not '{text}'.");
+        return 1;
+    }
+
+    private static TimeSpan? ParseDuration(ArgumentResult result, bool allowZero)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Duration.TryParse(text, out var value) && (allowZero || value > TimeSpan.Zero))
+        {
+            return value;
+        }
+
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name}: '{text}' is not a duration (like 30s, 500ms, 2m{(allowZero ? ", 0" : string.Empty)}).");
+        return null;
+    }
+
+    private static LogLevel ParseLogLevel(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (Enum.TryParse<LogLevel>(text, ignoreCase: true, out var level) && Enum.IsDefined(level) && !int.TryParse(text, out _))
+        {
+            return level;
+        }
+
+        result.AddError($"--log-level: '{text}' is not one of Trace, Debug, Information, Warning, Error, Critical, None.");
+        return LogLevel.Information;
     }
 }

@@ -9,62 +9,108 @@ using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Program;
 
-/// <summary>Wires a listener into an event loop, runs it until SIGINT/SIGTERM, and shuts down in order.</summary>
+/// <summary>
+/// Builds the event loops and their listeners, runs them until SIGINT/SIGTERM, drains, and shuts
+/// down in order. One loop runs on the calling thread; with --reactors N the others get a thread each.
+/// </summary>
 internal static class ServerHost
 {
-    public static int Run(IPEndPoint endPoint, EchoOptions options, ILogger logger, string name)
+    public static int Run(ServerSettings settings, ILogger logger, string name)
     {
-        EventLoop loop;
-        TcpListener listener;
+        var services = new List<EchoService>();
         try
         {
-            loop = new EventLoop(new EpollPoller());
+            var endPoint = settings.EndPoint;
+            var gate = new ConnectionGate(settings.Echo.MaxConnections);
+            for (var i = 0; i < settings.Reactors; i++)
+            {
+                var loop = new EventLoop(new EpollPoller());
+                var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
+                services.Add(service);
+                loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
+
+                // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
+                // spreads connections evenly instead of waking every loop for each (libuv#747).
+                var listener = TcpListener.Bind(endPoint, settings.Backlog, reusePort: settings.Reactors > 1);
+                endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
+                service.AddListener(listener);
+            }
+
+            return RunLoops(services, settings, logger, endPoint);
+        }
+        catch (SyscallException e) when (e.Call is "bind" or "listen" or "socket" or "setsockopt(SO_REUSEADDR)" or "setsockopt(SO_REUSEPORT)")
+        {
+            Console.Error.WriteLine($"{name}: cannot listen on {settings.EndPoint}: {Describe(e.Errno)}");
+            return ExitCodes.Failure;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
         {
-            Console.Error.WriteLine($"{name}: cannot create the event loop: {e.Message}");
+            Console.Error.WriteLine($"{name}: cannot start: {e.Message}");
             return ExitCodes.Failure;
         }
-
-        using (loop)
+        finally
         {
-            try
+            foreach (var service in services)
             {
-                listener = TcpListener.Bind(endPoint);
+                service.Loop.Dispose();
             }
-            catch (SyscallException e)
-            {
-                Console.Error.WriteLine($"{name}: cannot listen on {Format(endPoint)}: {Describe(e.Errno)}");
-                return ExitCodes.Failure;
-            }
-
-            var context = new EchoContext(options, logger);
-            var acceptor = new EchoListener(listener, context);
-            acceptor.Token = loop.Register(listener.Fd, Interest.Readable, acceptor);
-            loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
-
-            var signals = 0;
-            void OnSignal(PosixSignalContext signal)
-            {
-                // First signal: stop in order. A second one while stopping: let the default action end the process.
-                signal.Cancel = Interlocked.Increment(ref signals) == 1;
-                loop.Stop();
-            }
-
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-
-            EchoLog.Listening(logger, listener.LocalEndPoint, loop.Poller.Name);
-            loop.Run();
-            EchoLog.Stopping(logger, context.ActiveConnections);
-            loop.Dispose();
-            EchoLog.Stopped(logger, context.AcceptedConnections, context.BytesEchoed);
         }
-
-        return ExitCodes.Success;
     }
 
-    private static string Format(IPEndPoint endPoint) => endPoint.ToString();
+    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger, IPEndPoint endPoint)
+    {
+        using var metrics = new EchoMetrics(services);
+        var signals = 0;
+        void OnSignal(PosixSignalContext signal)
+        {
+            // First signal: drain in order. A second one: let the default action end the process at once.
+            if (Interlocked.Increment(ref signals) > 1)
+            {
+                signal.Cancel = false;
+                return;
+            }
+
+            signal.Cancel = true;
+            foreach (var service in services)
+            {
+                service.Loop.Post(_ => service.BeginDrain());
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        if (settings.StatsInterval is { } interval)
+        {
+            void Report(EventLoop loop)
+            {
+                var summary = metrics.Summary();
+                EchoLog.Stats(logger, summary);
+                loop.AddTimer(interval, Report);
+            }
+
+            services[0].Loop.AddTimer(interval, Report);
+        }
+
+        var address = endPoint.ToString();
+        EchoLog.Listening(logger, address, services[0].Loop.Poller.Name, services.Count);
+        var threads = services.Skip(1).Select((service, i) =>
+        {
+            var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
+            thread.Start();
+            return thread;
+        }).ToList();
+        services[0].Loop.Run();
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        var accepted = services.Sum(s => s.Context.Counters.Accepted);
+        var echoed = services.Sum(s => s.Context.Counters.BytesSent);
+        EchoLog.Stopped(logger, accepted, echoed);
+        return ExitCodes.Success;
+    }
 
     private static string Describe(Errno errno)
     {

@@ -1,0 +1,90 @@
+using EchoServer.Reactor;
+using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Pollers;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// The echo service on one event loop: its listener, its connections, and the drain that ends them.
+/// All methods run on the loop thread; other threads reach it through <see cref="EventLoop.Post"/>.
+/// </summary>
+internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
+{
+    private const int DrainSweepMs = 50;
+
+    private readonly List<EchoListener> _listeners = [];
+    private TimerId _drainDeadline;
+
+    public EventLoop Loop => eventLoop;
+
+    public EchoContext Context => context;
+
+    /// <summary>Starts accepting on <paramref name="listener"/>, which the service then owns.</summary>
+    public void AddListener(TcpListener listener)
+    {
+        var acceptor = new EchoListener(listener, context);
+        acceptor.Token = eventLoop.Register(listener.Fd, Interest.Readable, acceptor);
+        _listeners.Add(acceptor);
+    }
+
+    /// <summary>
+    /// First step of a graceful stop: close the listeners, then close each connection once it owes
+    /// nothing and has gone quiet, and whatever is left at the shutdown timeout. The loop stops when
+    /// the last connection is gone.
+    /// </summary>
+    public void BeginDrain()
+    {
+        if (context.Draining)
+        {
+            return;
+        }
+
+        context.Draining = true;
+        foreach (var listener in _listeners)
+        {
+            listener.Close(eventLoop);
+        }
+
+        _listeners.Clear();
+        EchoLog.Draining(context.Logger, context.Counters.Active, (long)context.Options.ShutdownTimeout.TotalMilliseconds);
+        if (context.Counters.Active == 0)
+        {
+            eventLoop.Stop();
+            return;
+        }
+
+        _drainDeadline = eventLoop.AddTimer(context.Options.ShutdownTimeout, _ => CloseAll());
+        Sweep(eventLoop);
+    }
+
+    private void Sweep(EventLoop loop)
+    {
+        var connection = context.FirstConnection;
+        while (connection is not null)
+        {
+            var next = connection.Next;
+            connection.CloseIfQuiet(loop);
+            connection = next;
+        }
+
+        if (context.Counters.Active > 0)
+        {
+            loop.AddTimer(TimeSpan.FromMilliseconds(DrainSweepMs), Sweep);
+        }
+        else
+        {
+            loop.CancelTimer(_drainDeadline);
+        }
+    }
+
+    private void CloseAll()
+    {
+        EchoLog.DrainTimedOut(context.Logger, context.Counters.Active);
+        while (context.FirstConnection is { } connection)
+        {
+            connection.Close(eventLoop, CloseReason.Shutdown);
+        }
+
+        eventLoop.Stop();
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+using EchoServer.Echo;
+
+namespace EchoServer.Program;
+
+/// <summary>
+/// Publishes the server's counters as a <see cref="Meter"/> named "echoserver", readable by
+/// <c>dotnet-counters monitor -n echoserver --counters echoserver</c> and by OpenTelemetry's
+/// <c>AddMeter("echoserver")</c> without code changes. Every instrument is observable: the hot path
+/// only bumps plain fields, and the values are read when a listener asks.
+/// </summary>
+internal sealed class EchoMetrics : IDisposable
+{
+    /// <summary>The meter's name, the same as the command's.</summary>
+    public const string MeterName = "echoserver";
+
+    private readonly Meter _meter;
+    private readonly IReadOnlyList<EchoService> _services;
+
+    public EchoMetrics(IReadOnlyList<EchoService> services)
+    {
+        _services = services;
+        _meter = new Meter(MeterName, typeof(EchoMetrics).Assembly.GetName().Version?.ToString());
+        _meter.CreateObservableCounter("echoserver.connections.accepted", () => Sum(c => c.Accepted), "{connection}",
+            "Connections accepted and served");
+        _meter.CreateObservableCounter("echoserver.connections.rejected", () => Sum(c => c.Rejected), "{connection}",
+            "Connections closed at once because --max-connections was reached");
+        _meter.CreateObservableUpDownCounter("echoserver.connections.active", () => Sum(c => c.Active), "{connection}",
+            "Connections open now");
+        _meter.CreateObservableCounter("echoserver.connections.closed", ClosedByReason, "{connection}",
+            "Connections closed, by reason");
+        _meter.CreateObservableCounter("echoserver.bytes.received", () => Sum(c => c.BytesReceived), "By",
+            "Bytes read from clients");
+        _meter.CreateObservableCounter("echoserver.bytes.sent", () => Sum(c => c.BytesSent), "By",
+            "Bytes written back to clients");
+        _meter.CreateObservableCounter("echoserver.loop.iterations", () => SumLoops(l => l.Iterations), "{iteration}",
+            "Event-loop turns (one wait each)");
+        _meter.CreateObservableCounter("echoserver.loop.events", () => SumLoops(l => l.EventsDispatched), "{event}",
+            "Readiness events dispatched; divided by iterations, the events per wait");
+    }
+
+    /// <summary>A one-line summary for --stats-interval.</summary>
+    public string Summary()
+    {
+        var iterations = SumLoops(l => l.Iterations);
+        var events = SumLoops(l => l.EventsDispatched);
+        return $"active={Sum(c => c.Active)} accepted={Sum(c => c.Accepted)} rejected={Sum(c => c.Rejected)} "
+            + $"closed={Enum.GetValues<CloseReason>().Sum(r => Sum(c => c.Closed(r)))} "
+            + $"bytes_received={Sum(c => c.BytesReceived)} bytes_sent={Sum(c => c.BytesSent)} "
+            + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}";
+    }
+
+    private long Sum(Func<EchoCounters, long> read) => _services.Sum(s => read(s.Context.Counters));
+
+    private long SumLoops(Func<Reactor.EventLoop, long> read) => _services.Sum(s => read(s.Loop));
+
+    private IEnumerable<Measurement<long>> ClosedByReason() =>
+        Enum.GetValues<CloseReason>().Select(reason =>
+            new Measurement<long>(Sum(c => c.Closed(reason)), new KeyValuePair<string, object?>("reason", ReasonTag(reason))));
+
+    private static string ReasonTag(CloseReason reason) => reason switch
+    {
+        CloseReason.ClientFinished => "client_finished",
+        CloseReason.ClientReset => "client_reset",
+        CloseReason.Error => "error",
+        CloseReason.IdleTimeout => "idle_timeout",
+        _ => "shutdown",
+    };
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,21 @@
+using System.Net;
+using EchoServer.Echo;
+
+namespace EchoServer.Program;
+
+/// <summary>Everything the command line decides about one server run.</summary>
+internal sealed record ServerSettings
+{
+    public required IPEndPoint EndPoint { get; init; }
+
+    public required EchoOptions Echo { get; init; }
+
+    /// <summary>Independent single-threaded event loops, each with its own SO_REUSEPORT listener.</summary>
+    public int Reactors { get; init; } = 1;
+
+    /// <summary>listen(2) backlog; -1 = SOMAXCONN (the kernel caps it at net.core.somaxconn).</summary>
+    public int Backlog { get; init; } = -1;
+
+    /// <summary>Seconds between one-line stats at Information level; null = off.</summary>
+    public TimeSpan? StatsInterval { get; init; }
+}
