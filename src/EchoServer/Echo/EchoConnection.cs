@@ -24,6 +24,7 @@ internal sealed class EchoConnection : IReadinessHandler
     private readonly Action<EventLoop>? _idleCheck;
     private PendingOutput _pending;
     private bool _peerFinished;
+    private bool _readPaused;
     private bool _closed;
     private long _lastActivityMs;
     private TimerId _idleTimer;
@@ -61,9 +62,16 @@ internal sealed class EchoConnection : IReadinessHandler
             return;
         }
 
-        if (!_peerFinished && _pending.Count < _context.Options.MaxPendingBytes && !ReadAndEcho(eventLoop, readiness))
+        // Read on input edges, and after a pause for backpressure: edges that came while paused were
+        // consumed unread. A writable-only edge otherwise has nothing to read, so skip the EAGAIN read.
+        if (!_peerFinished && _pending.Count < _context.Options.MaxPendingBytes
+            && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
-            return;
+            _readPaused = false;
+            if (!ReadAndEcho(eventLoop, readiness))
+            {
+                return;
+            }
         }
 
         if (_peerFinished && _pending.Count == 0)
@@ -134,6 +142,7 @@ internal sealed class EchoConnection : IReadinessHandler
                 if (_pending.Count >= _context.Options.MaxPendingBytes)
                 {
                     // Stop reading; the writable edge that comes when the client reads resumes us.
+                    _readPaused = true;
                     return true;
                 }
 
