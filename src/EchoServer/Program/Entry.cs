@@ -56,9 +56,8 @@ internal static class Entry
 
     private static readonly Option<TimeSpan?> ShutdownTimeoutOption = new("--shutdown-timeout")
     {
-        Description = "On SIGTERM/SIGINT, how long busy connections may finish before they are closed",
+        Description = "On SIGTERM/SIGINT, how long busy connections may finish before they are closed [default: 5s]",
         HelpName = "duration",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(5),
         CustomParser = result => ParseDuration(result, allowZero: true),
     };
 
