@@ -39,17 +39,20 @@ public sealed unsafe class KqueuePoller : IPoller
     /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
     public KqueuePoller()
     {
+        // The finalizer runs even when the constructor throws; without this it would close fd 0.
+        _kq = -1;
         if (!(OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
         {
+            GC.SuppressFinalize(this);
             throw new PlatformNotSupportedException("kqueue exists only on macOS and FreeBSD.");
         }
 
-        _k = KqueueConstants.For(OsConstants.Current.Os)
-            ?? throw new PlatformNotSupportedException("kqueue exists only on macOS and FreeBSD.");
+        _k = KqueueConstants.For(OsConstants.Current.Os)!;
         _freeBsd = _k.Os == OsFamily.FreeBSD;
         _kq = Libc.KqueueCreate(out var errno);
         if (_kq < 0)
         {
+            GC.SuppressFinalize(this);
             throw new SyscallException("kqueue", errno);
         }
     }
