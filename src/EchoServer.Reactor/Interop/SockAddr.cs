@@ -49,14 +49,15 @@ internal unsafe struct SockAddr
 
     public static uint SizeV6 => (uint)sizeof(SockAddrIn6);
 
-    private static bool IsBsd => OsConstants.Current.Os != OsFamily.Linux;
-
     /// <summary>Encodes an endpoint for bind(2)/connect(2).</summary>
     /// <returns>The length to pass as <c>socklen_t</c>.</returns>
-    public static uint Encode(IPEndPoint endPoint, out SockAddr addr)
+    public static uint Encode(IPEndPoint endPoint, out SockAddr addr) => Encode(endPoint, out addr, OsConstants.Current);
+
+    /// <summary>Encodes an endpoint as the OS of <paramref name="c"/> lays it out (tests encode for every OS).</summary>
+    /// <returns>The length to pass as <c>socklen_t</c>.</returns>
+    internal static uint Encode(IPEndPoint endPoint, out SockAddr addr, OsConstants c)
     {
         addr = default;
-        var c = OsConstants.Current;
         var port = BinaryPrimitives.ReverseEndianness((ushort)endPoint.Port);
         if (!BitConverter.IsLittleEndian)
         {
@@ -65,7 +66,7 @@ internal unsafe struct SockAddr
 
         if (endPoint.AddressFamily == AddressFamily.InterNetwork)
         {
-            addr.V4.FamilyField = Family(c.AF_INET, SizeV4);
+            addr.V4.FamilyField = Family(c, c.AF_INET, SizeV4);
             addr.V4.PortBigEndian = port;
             Span<byte> bytes = stackalloc byte[4];
             endPoint.Address.TryWriteBytes(bytes, out _);
@@ -73,7 +74,7 @@ internal unsafe struct SockAddr
             return SizeV4;
         }
 
-        addr.V6.FamilyField = Family(c.AF_INET6, SizeV6);
+        addr.V6.FamilyField = Family(c, c.AF_INET6, SizeV6);
         addr.V6.PortBigEndian = port;
         fixed (byte* a = addr.V6.Address)
         {
@@ -85,11 +86,14 @@ internal unsafe struct SockAddr
     }
 
     /// <summary>Decodes what the kernel wrote; null for a family this library does not speak.</summary>
-    public readonly IPEndPoint? Decode()
+    public readonly IPEndPoint? Decode() => Decode(OsConstants.Current);
+
+    /// <summary>Decodes as the OS of <paramref name="c"/> lays it out.</summary>
+    internal readonly IPEndPoint? Decode(OsConstants c)
     {
-        var c = OsConstants.Current;
-        var family = IsBsd ? V4.FamilyField >> 8 : V4.FamilyField;
-        if (!BitConverter.IsLittleEndian && IsBsd)
+        var isBsd = IsBsd(c);
+        var family = isBsd ? V4.FamilyField >> 8 : V4.FamilyField;
+        if (!BitConverter.IsLittleEndian && isBsd)
         {
             family = V4.FamilyField & 0xff;
         }
@@ -117,9 +121,11 @@ internal unsafe struct SockAddr
         return null;
     }
 
+    private static bool IsBsd(OsConstants c) => c.Os != OsFamily.Linux;
+
     // Linux: a 16-bit sa_family_t. BSD: sin_len then an 8-bit sa_family_t, read here as one
     // little-endian ushort. mio sets sin_len to 0 and relies on the length argument; we fill it in
     // because it costs nothing and some BSD code paths (routing sockets) do read it.
-    private static ushort Family(int family, uint length) =>
-        IsBsd ? (ushort)(length | ((uint)family << 8)) : (ushort)family;
+    private static ushort Family(OsConstants c, int family, uint length) =>
+        IsBsd(c) ? (ushort)(length | ((uint)family << 8)) : (ushort)family;
 }

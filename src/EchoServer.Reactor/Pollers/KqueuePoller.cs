@@ -1,0 +1,399 @@
+using System.Runtime.InteropServices;
+using EchoServer.Reactor.Interop;
+
+namespace EchoServer.Reactor.Pollers;
+
+/// <summary>
+/// The macOS and FreeBSD backend: one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
+/// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered). See <see cref="IPoller"/>
+/// for the contract; readiness is derived as in mio's <c>src/sys/unix/selector/kqueue.rs</c>.
+/// </summary>
+/// <remarks>
+/// <para>kqueue reports each filter as its own event, so one fd registered for both directions may
+/// appear twice in one batch (once readable, once writable).</para>
+/// <para>Changes are applied at once, in their own <c>kevent()</c> call, rather than batched into the
+/// next wait. Batching would be cheaper in syscalls but breaks the <see cref="IPoller"/> contract:
+/// (1) <see cref="Register"/> must throw on failure (EBADF, ENOMEM…), and a batched change only fails
+/// later, inside <see cref="Wait"/>, where the error cannot be given to the caller that made it;
+/// (2) registration is allowed from any thread while another thread is blocked in <see cref="Wait"/>,
+/// and a change queued for the next wait would not take effect until that wait returned by itself,
+/// possibly never; (3) with <c>EV_RECEIPT</c> every queued change would also take a slot of the
+/// event list. The changes of one call (both filters) do go to the kernel in a single <c>kevent()</c>.</para>
+/// <para>kqueue itself accepts a second <c>EV_ADD</c> silently (it just modifies the filter), so this
+/// class tracks registered fds to make a double registration fail with EEXIST, as epoll does.</para>
+/// </remarks>
+public sealed unsafe class KqueuePoller : IPoller
+{
+    private readonly KqueueConstants _k;
+    private readonly bool _freeBsd;
+    private readonly int _kq;
+    private readonly HashSet<int> _registered = [];
+    private readonly Lock _lock = new();
+    private void* _buffer;
+    private int _capacity;
+    private long _nextWakerIdent;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a kqueue (kqueue(2), then FD_CLOEXEC).</summary>
+    /// <exception cref="PlatformNotSupportedException">Not running on macOS or FreeBSD.</exception>
+    /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
+    public KqueuePoller()
+    {
+        // The finalizer runs even when the constructor throws; without this it would close fd 0.
+        _kq = -1;
+        if (!(OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
+        {
+            GC.SuppressFinalize(this);
+            throw new PlatformNotSupportedException("kqueue exists only on macOS and FreeBSD.");
+        }
+
+        _k = KqueueConstants.For(OsConstants.Current.Os)!;
+        _freeBsd = _k.Os == OsFamily.FreeBSD;
+        _kq = Libc.KqueueCreate(out var errno);
+        if (_kq < 0)
+        {
+            GC.SuppressFinalize(this);
+            throw new SyscallException("kqueue", errno);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Name => "kqueue";
+
+    /// <inheritdoc/>
+    public void Register(int fd, Token token, Interest interest)
+    {
+        ValidateInterest(interest);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_registered.Contains(fd))
+            {
+                throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.EEXIST));
+            }
+
+            var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
+            var none = (ushort)0;
+            var errno = ApplyFd(
+                fd,
+                token,
+                (interest & Interest.Writable) != 0 ? add : none,
+                (interest & Interest.Readable) != 0 ? add : none,
+                ignoreEnoent: false);
+            if (errno.Value != 0)
+            {
+                // One filter may have been added before the other failed; take it back (best effort).
+                var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+                _ = ApplyFd(fd, token, delete, delete, ignoreEnoent: true);
+                throw new SyscallException("kevent(EV_ADD)", errno);
+            }
+
+            _registered.Add(fd);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Reregister(int fd, Token token, Interest interest)
+    {
+        ValidateInterest(interest);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_registered.Contains(fd))
+            {
+                throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
+            }
+
+            // Wanted filters are (re)added with the new token; unwanted ones deleted. Deleting a filter
+            // that was never added gives ENOENT, which is what we asked for anyway (mio ignores it too).
+            var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
+            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            var errno = ApplyFd(
+                fd,
+                token,
+                (interest & Interest.Writable) != 0 ? add : delete,
+                (interest & Interest.Readable) != 0 ? add : delete,
+                ignoreEnoent: true);
+            if (errno.Value != 0)
+            {
+                throw new SyscallException("kevent(EV_ADD)", errno);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Deregister(int fd)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_registered.Remove(fd))
+            {
+                throw new SyscallException("kevent(EV_DELETE)", new Errno(OsConstants.Current.ENOENT));
+            }
+
+            // Both filters, though only one may exist: ENOENT for the other is expected.
+            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            var errno = ApplyFd(fd, default, delete, delete, ignoreEnoent: true);
+            if (errno.Value != 0)
+            {
+                throw new SyscallException("kevent(EV_DELETE)", errno);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Wait(Span<PollEvent> events, int timeoutMs)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (events.Length == 0)
+        {
+            throw new ArgumentException("The event buffer must hold at least one event.", nameof(events));
+        }
+
+        EnsureCapacity(events.Length);
+
+        // A NULL timespec waits without limit (any negative timeout, as epoll_wait treats it); {0, 0} polls.
+        var timeout = Timespec.FromMilliseconds(Math.Max(timeoutMs, 0));
+        var n = Libc.KEvent(_kq, null, 0, _buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno);
+        if (n < 0)
+        {
+            if (errno.IsInterrupted)
+            {
+                return 0;
+            }
+
+            throw new SyscallException("kevent", errno);
+        }
+
+        return _freeBsd
+            ? Convert((KEventFreeBsd*)_buffer, n, events)
+            : Convert((KEventDarwin*)_buffer, n, events);
+    }
+
+    /// <inheritdoc/>
+    public IWaker CreateWaker(Token token)
+    {
+        // EVFILT_USER idents are their own namespace (not fds); one per waker, so several can coexist.
+        var ident = (nuint)Interlocked.Increment(ref _nextWakerIdent);
+        var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var errno = ApplyUser(ident, token, add, _k.NOTE_FFNOP);
+            if (errno.Value != 0)
+            {
+                throw new SyscallException("kevent(EVFILT_USER, EV_ADD)", errno);
+            }
+        }
+
+        return new KqueueWaker(this, ident, token);
+    }
+
+    /// <summary>Triggers the waker's EVFILT_USER event (<c>NOTE_TRIGGER</c>); called from any thread.</summary>
+    internal void Trigger(nuint ident, Token token)
+    {
+        // Under the lock so a concurrent Dispose cannot close the kqueue (and let its fd number be
+        // reused) between the check and the call. A failure cannot be acted upon by the waking thread.
+        lock (_lock)
+        {
+            if (!_disposed)
+            {
+                _ = ApplyUser(ident, token, (ushort)(_k.EV_ADD | _k.EV_RECEIPT), _k.NOTE_TRIGGER);
+            }
+        }
+    }
+
+    /// <summary>Deletes the waker's EVFILT_USER event.</summary>
+    internal void RemoveWaker(nuint ident)
+    {
+        lock (_lock)
+        {
+            if (!_disposed)
+            {
+                _ = ApplyUser(ident, default, (ushort)(_k.EV_DELETE | _k.EV_RECEIPT), _k.NOTE_FFNOP);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Maps one kevent to <see cref="Readiness"/>, exactly as mio's <c>kqueue.rs mod event</c>:
+    /// readable = EVFILT_READ or EVFILT_USER (the waker looks readable); writable = EVFILT_WRITE;
+    /// error = EV_ERROR, or EV_EOF with a socket error in fflags; read-closed = READ with EV_EOF;
+    /// write-closed = WRITE with EV_EOF.
+    /// </summary>
+    internal static Readiness ToReadiness(KqueueConstants k, short filter, ushort flags, uint fflags)
+    {
+        var r = Readiness.None;
+        var eof = (flags & k.EV_EOF) != 0;
+        if (filter == k.EVFILT_READ || filter == k.EVFILT_USER)
+        {
+            r |= Readiness.Readable;
+        }
+
+        if (filter == k.EVFILT_WRITE)
+        {
+            r |= Readiness.Writable;
+        }
+
+        if ((flags & k.EV_ERROR) != 0 || (eof && fflags != 0))
+        {
+            r |= Readiness.Error;
+        }
+
+        if (eof && filter == k.EVFILT_READ)
+        {
+            r |= Readiness.ReadClosed;
+        }
+
+        if (eof && filter == k.EVFILT_WRITE)
+        {
+            r |= Readiness.WriteClosed;
+        }
+
+        return r;
+    }
+
+    private static void ValidateInterest(Interest interest)
+    {
+        if ((interest & Interest.ReadWrite) == 0 || (interest & ~Interest.ReadWrite) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");
+        }
+    }
+
+    private int Convert<TEvent>(TEvent* native, int n, Span<PollEvent> events)
+        where TEvent : unmanaged, IKEvent<TEvent>
+    {
+        for (var i = 0; i < n; i++)
+        {
+            ref var e = ref native[i];
+            events[i] = new PollEvent(new Token((ulong)e.UData), ToReadiness(_k, e.Filter, e.Flags, e.FFlags));
+        }
+
+        return n;
+    }
+
+    // Applies the write-filter change, then the read-filter change (mio's order) for one fd in a
+    // single kevent() call with EV_RECEIPT, and reads back each change's receipt. A zero flags value
+    // skips that filter.
+    private Errno ApplyFd(int fd, Token token, ushort writeFlags, ushort readFlags, bool ignoreEnoent)
+    {
+        return _freeBsd
+            ? ApplyFd<KEventFreeBsd>(fd, token, writeFlags, readFlags, ignoreEnoent)
+            : ApplyFd<KEventDarwin>(fd, token, writeFlags, readFlags, ignoreEnoent);
+    }
+
+    private Errno ApplyFd<TEvent>(int fd, Token token, ushort writeFlags, ushort readFlags, bool ignoreEnoent)
+        where TEvent : unmanaged, IKEvent<TEvent>
+    {
+        var changes = stackalloc TEvent[2];
+        var n = 0;
+        if (writeFlags != 0)
+        {
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token);
+        }
+
+        if (readFlags != 0)
+        {
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, readFlags, 0, token);
+        }
+
+        return ApplyChanges(changes, n, ignoreEnoent);
+    }
+
+    private Errno ApplyUser(nuint ident, Token token, ushort flags, uint fflags)
+    {
+        if (_freeBsd)
+        {
+            var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            return ApplyChanges(&change, 1, ignoreEnoent: false);
+        }
+        else
+        {
+            var change = KEventDarwin.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            return ApplyChanges(&change, 1, ignoreEnoent: false);
+        }
+    }
+
+    // Every change carries EV_RECEIPT, so the kernel answers each with an EV_ERROR event whose data
+    // is 0 on success or that change's errno, and does not also dequeue pending events (the event
+    // list has exactly one slot per change). The changes array doubles as the event list, as in mio.
+    // The timeout is {0, 0} so this can never block, whatever the kernel does.
+    private Errno ApplyChanges<TEvent>(TEvent* changes, int n, bool ignoreEnoent)
+        where TEvent : unmanaged, IKEvent<TEvent>
+    {
+        var zero = default(Timespec);
+        var got = Libc.KEvent(_kq, changes, n, changes, n, &zero, out var errno);
+        if (got < 0)
+        {
+            // kevent(2) (FreeBSD): on EINTR the change list has already been applied (mio does the same).
+            return errno.IsInterrupted ? default : errno;
+        }
+
+        var c = OsConstants.Current;
+        for (var i = 0; i < got; i++)
+        {
+            ref var e = ref changes[i];
+            if ((e.Flags & _k.EV_ERROR) == 0 || e.Data == 0)
+            {
+                continue;
+            }
+
+            var error = (int)e.Data;
+
+            // EPIPE: old macOS refuses EVFILT_WRITE on a socket whose peer has gone (mio#582); the
+            // filter is still usable and the next write reports the error.
+            if (error == c.EPIPE || (ignoreEnoent && error == c.ENOENT))
+            {
+                continue;
+            }
+
+            return new Errno(error);
+        }
+
+        return default;
+    }
+
+    private void EnsureCapacity(int count)
+    {
+        if (count <= _capacity)
+        {
+            return;
+        }
+
+        // The kernel writes into this buffer, so it lives in native memory, never moved by the GC.
+        NativeMemory.Free(_buffer);
+        _buffer = NativeMemory.Alloc((nuint)count, (nuint)_k.KEventSize);
+        _capacity = count;
+    }
+
+    /// <summary>Closes the kqueue (which drops every filter) and frees the event buffer.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _ = Libc.Close(_kq);
+            NativeMemory.Free(_buffer);
+            _buffer = null;
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases native memory and the kqueue fd if the owner forgot to dispose.</summary>
+    ~KqueuePoller()
+    {
+        if (!_disposed && _kq >= 0)
+        {
+            _ = Libc.Close(_kq);
+            NativeMemory.Free(_buffer);
+        }
+    }
+}

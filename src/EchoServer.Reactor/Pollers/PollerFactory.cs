@@ -1,0 +1,82 @@
+namespace EchoServer.Reactor.Pollers;
+
+/// <summary>Creates the <see cref="IPoller"/> for a <see cref="PollerKind"/> on the running OS.</summary>
+public static class PollerFactory
+{
+    /// <summary>Whether <paramref name="kind"/> can be created on this OS.</summary>
+    /// <param name="kind">The backend asked for.</param>
+    /// <returns>
+    /// True for <see cref="PollerKind.Epoll"/> on Linux, <see cref="PollerKind.Kqueue"/> on macOS and FreeBSD,
+    /// and <see cref="PollerKind.Auto"/> wherever one of them exists; false otherwise.
+    /// </returns>
+    public static bool IsSupported(PollerKind kind) => kind switch
+    {
+        PollerKind.Auto => HasEpoll || HasKqueue,
+        PollerKind.Epoll => HasEpoll,
+        PollerKind.Kqueue => HasKqueue,
+        _ => false,
+    };
+
+    /// <summary>Resolves <see cref="PollerKind.Auto"/> to the running OS's backend; other kinds are returned as given.</summary>
+    /// <param name="kind">The backend asked for.</param>
+    /// <returns><see cref="PollerKind.Epoll"/> or <see cref="PollerKind.Kqueue"/>.</returns>
+    /// <exception cref="PlatformNotSupportedException">Auto on an OS with neither backend.</exception>
+    public static PollerKind Resolve(PollerKind kind)
+    {
+        if (kind != PollerKind.Auto)
+        {
+            return kind;
+        }
+
+        if (HasEpoll)
+        {
+            return PollerKind.Epoll;
+        }
+
+        if (HasKqueue)
+        {
+            return PollerKind.Kqueue;
+        }
+
+        throw new PlatformNotSupportedException($"no poller backend is available on {OsName} (epoll needs Linux, kqueue macOS or FreeBSD)");
+    }
+
+    /// <summary>Creates the poller for <paramref name="kind"/>.</summary>
+    /// <param name="kind">The backend; <see cref="PollerKind.Auto"/> picks epoll on Linux and kqueue on macOS/FreeBSD.</param>
+    /// <returns>A new poller, owned by the caller.</returns>
+    /// <exception cref="PlatformNotSupportedException">
+    /// The OS lacks that backend, e.g. "kqueue is not available on Linux (available: epoll)".
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined value.</exception>
+    /// <exception cref="Interop.SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
+    public static IPoller Create(PollerKind kind)
+    {
+        if (!Enum.IsDefined(kind))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown poller kind.");
+        }
+
+        var resolved = Resolve(kind);
+        if (!IsSupported(resolved))
+        {
+            throw new PlatformNotSupportedException(
+                $"{NameOf(resolved)} is not available on {OsName} (available: {Available})");
+        }
+
+        return resolved == PollerKind.Epoll ? new EpollPoller() : new KqueuePoller();
+    }
+
+    private static bool HasEpoll => OperatingSystem.IsLinux();
+
+    private static bool HasKqueue => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
+
+    private static string Available => HasEpoll ? "epoll" : HasKqueue ? "kqueue" : "none";
+
+    private static string OsName =>
+        OperatingSystem.IsLinux() ? "Linux"
+        : OperatingSystem.IsMacOS() ? "macOS"
+        : OperatingSystem.IsFreeBSD() ? "FreeBSD"
+        : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+
+    private static string NameOf(PollerKind kind) => kind == PollerKind.Epoll ? "epoll" : "kqueue";
+}

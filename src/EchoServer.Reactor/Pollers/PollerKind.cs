@@ -1,0 +1,14 @@
+namespace EchoServer.Reactor.Pollers;
+
+/// <summary>Which readiness backend to use under an <see cref="Reactor.EventLoop"/>.</summary>
+public enum PollerKind
+{
+    /// <summary>The running OS's backend: epoll on Linux, kqueue on macOS and FreeBSD.</summary>
+    Auto,
+
+    /// <summary>epoll(7), Linux only (<see cref="EpollPoller"/>).</summary>
+    Epoll,
+
+    /// <summary>kqueue(2), macOS and FreeBSD only (<see cref="KqueuePoller"/>).</summary>
+    Kqueue,
+}

@@ -1,0 +1,83 @@
+using EchoServer.Reactor.Pollers;
+using FluentAssertions;
+
+namespace EchoServer.Reactor.Tests.Pollers;
+
+public class PollerFactoryTests
+{
+    private static bool IsBsd => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
+
+    [Fact]
+    public void Auto_picks_the_backend_of_the_os()
+    {
+        using var poller = PollerFactory.Create(PollerKind.Auto);
+        if (OperatingSystem.IsLinux())
+        {
+            poller.Should().BeOfType<EpollPoller>();
+            poller.Name.Should().Be("epoll");
+        }
+        else
+        {
+            poller.Should().BeOfType<KqueuePoller>();
+            poller.Name.Should().Be("kqueue");
+        }
+    }
+
+    [Fact]
+    public void Resolve_maps_auto_to_the_os_backend_and_keeps_explicit_kinds()
+    {
+        PollerFactory.Resolve(PollerKind.Auto).Should().Be(OperatingSystem.IsLinux() ? PollerKind.Epoll : PollerKind.Kqueue);
+        PollerFactory.Resolve(PollerKind.Epoll).Should().Be(PollerKind.Epoll);
+        PollerFactory.Resolve(PollerKind.Kqueue).Should().Be(PollerKind.Kqueue);
+    }
+
+    [Fact]
+    public void Is_supported_exactly_for_the_os_backend()
+    {
+        PollerFactory.IsSupported(PollerKind.Auto).Should().BeTrue();
+        PollerFactory.IsSupported(PollerKind.Epoll).Should().Be(OperatingSystem.IsLinux());
+        PollerFactory.IsSupported(PollerKind.Kqueue).Should().Be(IsBsd);
+        PollerFactory.IsSupported((PollerKind)42).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Asking_for_the_explicit_os_backend_creates_it()
+    {
+        var kind = OperatingSystem.IsLinux() ? PollerKind.Epoll : PollerKind.Kqueue;
+        using var poller = PollerFactory.Create(kind);
+        poller.Name.Should().Be(OperatingSystem.IsLinux() ? "epoll" : "kqueue");
+    }
+
+    [Fact]
+    public void Kqueue_on_linux_is_a_one_line_platform_error()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
+        var act = () => PollerFactory.Create(PollerKind.Kqueue);
+        act.Should().Throw<PlatformNotSupportedException>()
+            .WithMessage("kqueue is not available on Linux (available: epoll)");
+    }
+
+    [Fact]
+    public void Epoll_on_macos_or_freebsd_is_a_one_line_platform_error()
+    {
+        Assert.SkipUnless(IsBsd, "macOS/FreeBSD only");
+        var act = () => PollerFactory.Create(PollerKind.Epoll);
+        act.Should().Throw<PlatformNotSupportedException>()
+            .WithMessage("epoll is not available on * (available: kqueue)");
+    }
+
+    [Fact]
+    public void The_kqueue_poller_itself_refuses_to_start_off_macos_and_freebsd()
+    {
+        Assert.SkipWhen(IsBsd, "kqueue exists here");
+        var act = () => new KqueuePoller();
+        act.Should().Throw<PlatformNotSupportedException>();
+    }
+
+    [Fact]
+    public void An_undefined_kind_is_an_argument_error()
+    {
+        var act = () => PollerFactory.Create((PollerKind)42);
+        act.Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
