@@ -10,7 +10,7 @@ namespace EchoServer.Reactor.Pollers;
 /// </summary>
 public sealed unsafe class EpollPoller : IPoller
 {
-    private readonly int _epfd;
+    private readonly int _epfd = -1;
     private void* _buffer;
     private int _capacity;
     private bool _disposed;
@@ -204,7 +204,8 @@ public sealed unsafe class EpollPoller : IPoller
     /// <summary>Releases native memory and the epoll fd if the owner forgot to dispose.</summary>
     ~EpollPoller()
     {
-        if (!_disposed)
+        // _epfd is -1 when the constructor threw before epoll_create1: never close fd 0 by mistake.
+        if (!_disposed && _epfd >= 0)
         {
             _ = Libc.Close(_epfd);
             NativeMemory.Free(_buffer);

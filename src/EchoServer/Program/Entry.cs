@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using EchoServer.Echo;
+using EchoServer.Reactor.Pollers;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Program;
@@ -16,6 +17,14 @@ internal static class Entry
         Description = "Address and port to listen on: 127.0.0.1:9000, [::1]:9000, 0.0.0.0:9000 (port 0 picks a free port)",
         HelpName = "host:port",
         DefaultValueFactory = _ => "127.0.0.1:9000",
+    };
+
+    private static readonly Option<PollerKind> PollerOption = new("--poller")
+    {
+        Description = "Readiness backend: auto (epoll on Linux, kqueue on macOS/FreeBSD), epoll or kqueue",
+        HelpName = "auto|epoll|kqueue",
+        DefaultValueFactory = _ => PollerKind.Auto,
+        CustomParser = ParsePoller,
     };
 
     private static readonly Option<int> ReactorsOption = new("--reactors")
@@ -80,6 +89,7 @@ internal static class Entry
         var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.")
         {
             BindOption,
+            PollerOption,
             ReactorsOption,
             MaxPendingOption,
             MaxConnectionsOption,
@@ -123,9 +133,25 @@ internal static class Entry
             return ExitCodes.Usage;
         }
 
+        var poller = parse.GetValue(PollerOption);
+        if (!PollerFactory.IsSupported(poller))
+        {
+            try
+            {
+                PollerFactory.Create(poller).Dispose();
+            }
+            catch (PlatformNotSupportedException e)
+            {
+                // The factory words it for people: "kqueue is not available on Linux (available: epoll)".
+                Console.Error.WriteLine($"{Name}: --poller {poller.ToString().ToLowerInvariant()}: {e.Message}");
+                return ExitCodes.Usage;
+            }
+        }
+
         var settings = new ServerSettings
         {
             EndPoint = endPoint,
+            Poller = poller,
             Reactors = parse.GetValue(ReactorsOption),
             Backlog = parse.GetValue(BacklogOption),
             StatsInterval = parse.GetValue(StatsIntervalOption),
@@ -157,6 +183,18 @@ internal static class Entry
                 result.AddError($"{option.Name} must be at least {minimum}.");
             }
         });
+
+    private static PollerKind ParsePoller(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "auto";
+        if (Enum.TryParse<PollerKind>(text, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(text, out _))
+        {
+            return kind;
+        }
+
+        result.AddError($"--poller: '{text}' is not one of auto, epoll, kqueue.");
+        return PollerKind.Auto;
+    }
 
     private static int ParseReactors(ArgumentResult result)
     {

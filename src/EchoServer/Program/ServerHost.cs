@@ -24,7 +24,7 @@ internal static class ServerHost
             var gate = new ConnectionGate(settings.Echo.MaxConnections);
             for (var i = 0; i < settings.Reactors; i++)
             {
-                var loop = new EventLoop(new EpollPoller());
+                var loop = new EventLoop(PollerFactory.Create(settings.Poller));
                 var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
                 services.Add(service);
                 loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);

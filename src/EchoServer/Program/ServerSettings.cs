@@ -1,5 +1,6 @@
 using System.Net;
 using EchoServer.Echo;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Program;
 
@@ -9,6 +10,9 @@ internal sealed record ServerSettings
     public required IPEndPoint EndPoint { get; init; }
 
     public required EchoOptions Echo { get; init; }
+
+    /// <summary>The readiness backend (auto = the OS's own).</summary>
+    public PollerKind Poller { get; init; } = PollerKind.Auto;
 
     /// <summary>Independent single-threaded event loops, each with its own SO_REUSEPORT listener.</summary>
     public int Reactors { get; init; } = 1;
