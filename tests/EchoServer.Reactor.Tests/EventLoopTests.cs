@@ -353,6 +353,31 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public void A_handler_that_closes_its_fd_and_throws_is_still_disposed_and_reported_while_the_loop_keeps_running()
+    {
+        var poller = new FakePoller();
+        using var loop = new EventLoop(poller);
+        var failures = new List<Token>();
+        loop.HandlerFailed += (t, _) => failures.Add(t);
+
+        // The handler's fd is already gone when the loop cleans up after it, so deregistration fails (EBADF).
+        poller.FailDeregister.Add(5);
+        var faulty = new RecordingHandler("faulty", (_, _, _) => throw new InvalidOperationException("closed, then failed"));
+        var healthy = new RecordingHandler("healthy");
+        var faultyToken = loop.Register(5, Interest.Readable, faulty);
+        var healthyToken = loop.Register(6, Interest.Readable, healthy);
+
+        poller.Script(Readable(faultyToken), Readable(healthyToken));
+        var act = () => loop.RunOnce(0);
+
+        act.Should().NotThrow();
+        failures.Should().Equal(faultyToken);
+        faulty.DisposeCount.Should().Be(1);
+        loop.IsRegistered(faultyToken).Should().BeFalse();
+        healthy.Calls.Should().ContainSingle();
+    }
+
+    [Fact]
     public void Dispose_deregisters_and_disposes_every_handler_then_the_waker_and_the_poller()
     {
         var poller = new FakePoller();
