@@ -256,10 +256,14 @@ public sealed class EventLoopTests
     {
         using var loop = new EventLoop(CreateNativePoller());
         var fired = new List<int>();
-        loop.AddTimer(TimeSpan.FromMilliseconds(30), _ => fired.Add(30));
-        var cancelled = loop.AddTimer(TimeSpan.FromMilliseconds(15), _ => fired.Add(15));
+
+        // Deadlines count from each AddTimer call, so a pause between the calls (JIT, a busy machine)
+        // shifts the later ones: warm the path up first and space the deadlines widely.
+        loop.CancelTimer(loop.AddTimer(TimeSpan.FromMilliseconds(1), _ => fired.Add(0))).Should().BeTrue();
+        loop.AddTimer(TimeSpan.FromMilliseconds(110), _ => fired.Add(110));
+        var cancelled = loop.AddTimer(TimeSpan.FromMilliseconds(35), _ => fired.Add(35));
         loop.AddTimer(TimeSpan.FromMilliseconds(10), _ => fired.Add(10));
-        var last = loop.AddTimer(TimeSpan.FromMilliseconds(20), _ => fired.Add(20));
+        var last = loop.AddTimer(TimeSpan.FromMilliseconds(60), _ => fired.Add(60));
 
         loop.CancelTimer(cancelled).Should().BeTrue();
         loop.CancelTimer(cancelled).Should().BeFalse();
@@ -272,7 +276,7 @@ public sealed class EventLoopTests
 
         // Let the cancelled timer's deadline pass well behind us.
         loop.RunOnce(20);
-        fired.Should().Equal(10, 20, 30);
+        fired.Should().Equal(10, 60, 110);
         loop.CancelTimer(last).Should().BeFalse("a fired timer cannot be cancelled");
     }
 

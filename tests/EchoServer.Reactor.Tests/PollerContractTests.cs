@@ -582,6 +582,25 @@ public abstract class PollerContractTests : IDisposable
         act.Should().Throw<ObjectDisposedException>();
     }
 
+    [Fact]
+    public void Registration_calls_after_dispose_throw_ObjectDisposedException()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Dispose();
+
+        // The poller's own fd number may already belong to someone else (another poller, say):
+        // a disposed poller must refuse instead of issuing a call on it.
+        var register = () => Poller.Register(pair.Peer.Fd, T2, Interest.Readable);
+        var reregister = () => Poller.Reregister(pair.Accepted.Fd, T1, Interest.Writable);
+        var deregister = () => Poller.Deregister(pair.Accepted.Fd);
+        var createWaker = () => Poller.CreateWaker(WakerToken);
+        register.Should().Throw<ObjectDisposedException>();
+        reregister.Should().Throw<ObjectDisposedException>();
+        deregister.Should().Throw<ObjectDisposedException>();
+        createWaker.Should().Throw<ObjectDisposedException>();
+    }
+
     /// <summary>Disposes the sockets the test opened, then the poller.</summary>
     public void Dispose()
     {
