@@ -44,6 +44,8 @@ public sealed unsafe class EpollPoller : IPoller
     /// <inheritdoc/>
     public void Deregister(int fd)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
         // Kernels before 2.6.9 required a non-null event even for DEL; we pass one anyway.
         var errno = Libc.EpollCtl(_epfd, EPOLL_CTL_DEL, fd, 0, 0);
         if (errno.Value != 0)
@@ -96,6 +98,7 @@ public sealed unsafe class EpollPoller : IPoller
     /// <inheritdoc/>
     public IWaker CreateWaker(Token token)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var waker = new EventFdWaker();
         try
         {
@@ -161,6 +164,8 @@ public sealed unsafe class EpollPoller : IPoller
 
     private void Control(int op, string call, int fd, Token token, Interest interest)
     {
+        // After Dispose the epoll fd number may already belong to another file (even another poller).
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if ((interest & Interest.ReadWrite) == 0)
         {
             throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");

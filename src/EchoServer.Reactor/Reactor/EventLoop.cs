@@ -233,7 +233,15 @@ public sealed class EventLoop : IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Deregister(ev.Token);
+            try
+            {
+                Deregister(ev.Token);
+            }
+            catch (IOException)
+            {
+                // The handler may have closed its fd before throwing (EBADF); its token is freed all the same.
+            }
+
             handler.Dispose();
             HandlerFailed?.Invoke(ev.Token, ex);
         }

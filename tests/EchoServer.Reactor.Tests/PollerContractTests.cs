@@ -1,0 +1,626 @@
+using System.Diagnostics;
+using System.Net;
+using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Pollers;
+using EchoServer.Reactor.Tests.Support;
+using FluentAssertions;
+using static EchoServer.Reactor.Tests.Support.PollAssert;
+
+namespace EchoServer.Reactor.Tests;
+
+/// <summary>
+/// The <see cref="IPoller"/> contract, written once for every backend (after mio's tests/poll.rs,
+/// tcp.rs, tcp_stream.rs, tcp_listener.rs, registering.rs, waker.rs and regressions.rs). A backend's
+/// test class derives from this and supplies <see cref="CreatePoller"/>. Nothing here may depend on
+/// one OS: where backends legitimately differ, the expectation is an abstract property.
+/// </summary>
+public abstract class PollerContractTests : IDisposable
+{
+    private static readonly Token T1 = new(1);
+    private static readonly Token T2 = new(2);
+    private static readonly Token T3 = new(3);
+    private static readonly Token WakerToken = new(0xFFFF_0000_0000_0001);
+
+    private readonly List<IDisposable> _owned = [];
+    private readonly PollEvent[] _buffer = new PollEvent[64];
+    private IPoller? _poller;
+
+    /// <summary>Creates the backend under test.</summary>
+    protected abstract IPoller CreatePoller();
+
+    /// <summary>
+    /// Whether a local shutdown(SHUT_WR) is reported as <see cref="Readiness.WriteClosed"/>. kqueue does
+    /// (EV_EOF on the write filter); epoll does not (mio ignores tcp_shutdown_client_write_close_event on Linux).
+    /// </summary>
+    protected abstract bool ReportsWriteClosedOnLocalShutdownWrite { get; }
+
+    /// <summary>The poller under test, created on first use and disposed with the test.</summary>
+    protected IPoller Poller => _poller ??= CreatePoller();
+
+    private T Own<T>(T resource)
+        where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
+
+    private TcpPair OpenPair() => Own(TcpPair.Open());
+
+    // ---- poll.rs -----------------------------------------------------------------------------------
+
+    [Fact]
+    public void Wait_with_nothing_registered_returns_zero_after_its_timeout()
+    {
+        var clock = Stopwatch.StartNew();
+        var n = Poller.Wait(_buffer, 100);
+        clock.Stop();
+
+        n.Should().Be(0);
+        clock.ElapsedMilliseconds.Should().BeGreaterThanOrEqualTo(90, "the wait must last its timeout");
+        clock.ElapsedMilliseconds.Should().BeLessThan(3000);
+    }
+
+    [Fact]
+    public void Wait_with_zero_timeout_and_nothing_ready_returns_zero_at_once()
+    {
+        using var pair = TcpPair.Open();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+
+        var clock = Stopwatch.StartNew();
+        var n = Poller.Wait(_buffer, 0);
+
+        n.Should().Be(0);
+        clock.ElapsedMilliseconds.Should().BeLessThan(1000);
+    }
+
+    [Fact]
+    public void Zero_timeout_still_returns_ready_events()
+    {
+        var pair = OpenPair();
+
+        // A connected socket with an empty send buffer is writable from the moment it is registered.
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+        var n = Poller.Wait(_buffer, 0);
+
+        _buffer.Take(n).Should().Contain(e => e.Token == T1 && (e.Readiness & Readiness.Writable) != 0);
+    }
+
+    [Fact]
+    public void A_small_buffer_returns_the_remaining_events_on_the_next_waits()
+    {
+        var tokens = new[] { T1, T2, T3 };
+        foreach (var token in tokens)
+        {
+            Poller.Register(OpenPair().Accepted.Fd, token, Interest.Writable);
+        }
+
+        var one = new PollEvent[1];
+        var seen = new HashSet<Token>();
+        for (var i = 0; i < 10 && seen.Count < tokens.Length; i++)
+        {
+            var n = Poller.Wait(one, 500);
+            n.Should().BeLessThanOrEqualTo(1);
+            if (n == 1)
+            {
+                seen.Add(one[0].Token);
+            }
+        }
+
+        seen.Should().BeEquivalentTo(tokens);
+    }
+
+    [Fact]
+    public void Readiness_is_reregistered_after_would_block()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+
+        Loopback.WriteAll(pair.Peer, "hello"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out var errno).Should().Equal("hello"u8.ToArray());
+        errno.IsWouldBlock.Should().BeTrue();
+
+        ExpectNoEvents(Poller, T1);
+
+        Loopback.WriteAll(pair.Peer, "again"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out errno).Should().Equal("again"u8.ToArray());
+        errno.IsWouldBlock.Should().BeTrue();
+    }
+
+    [Fact]
+    public void An_edge_is_reported_once_while_nothing_changes_even_if_not_drained()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+
+        Loopback.WriteAll(pair.Peer, "unread"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+
+        // Edge-triggered: the data is still there, but nothing new happened.
+        ExpectNoEvents(Poller, T1);
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Should().Equal("unread"u8.ToArray());
+    }
+
+    [Fact]
+    public void Reregister_replaces_interest_and_token()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        ExpectNoEvents(Poller);
+
+        // Readable -> Writable under a new token: the writable edge comes with the new token only.
+        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Writable);
+        var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable));
+        seen.Should().NotContain(e => e.Token == T1);
+
+        // Writable -> Readable under a third token: data is reported with it, and never with the old ones.
+        Poller.Reregister(pair.Accepted.Fd, T3, Interest.Readable);
+        Loopback.WriteAll(pair.Peer, "x"u8);
+        seen = ExpectEvents(Poller, new ExpectedEvent(T3, Readiness.Readable));
+        seen.Should().NotContain(e => e.Token == T1 || e.Token == T2);
+        seen.Where(e => e.Token == T3).Should().OnlyContain(e => (e.Readiness & Readiness.Writable) == 0);
+    }
+
+    [Fact]
+    public void Reregistering_a_listener_from_readable_to_writable_before_polling_reports_nothing()
+    {
+        using var listener = Loopback.Listen();
+        Poller.Register(listener.Fd, T1, Interest.Readable);
+        Poller.Reregister(listener.Fd, T1, Interest.Writable);
+
+        using var client = TcpSocket.Connect(listener.LocalEndPoint);
+        ExpectNoEvents(Poller, T1);
+        Poller.Deregister(listener.Fd);
+    }
+
+    [Fact]
+    public void Deregister_stops_events_even_as_data_flows()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Loopback.WriteAll(pair.Peer, "one"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out _);
+
+        Poller.Deregister(pair.Accepted.Fd);
+        Loopback.WriteAll(pair.Peer, "two"u8);
+        ExpectNoEvents(Poller);
+
+        // The data did flow: it is there to read.
+        SpinWait.SpinUntil(() => Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Length > 0, Loopback.Patience)
+            .Should().BeTrue();
+    }
+
+    [Fact]
+    public void Registering_again_after_deregister_reports_events()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Deregister(pair.Accepted.Fd);
+        Poller.Register(pair.Accepted.Fd, T2, Interest.Readable);
+
+        Loopback.WriteAll(pair.Peer, "x"u8);
+        var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
+        seen.Should().NotContain(e => e.Token == T1);
+    }
+
+    [Fact]
+    public void Register_from_another_thread_wakes_a_blocked_wait()
+    {
+        var pair = OpenPair();
+        using var waiting = new ManualResetEventSlim();
+        var registrar = OtherThread.Start(() =>
+        {
+            waiting.Wait(Loopback.Patience);
+            Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+        });
+
+        waiting.Set();
+        var clock = Stopwatch.StartNew();
+        var n = Poller.Wait(_buffer, 5000);
+
+        n.Should().BeGreaterThan(0);
+        _buffer.Take(n).Should().Contain(e => e.Token == T1);
+        clock.ElapsedMilliseconds.Should().BeLessThan(4000);
+        registrar.Join();
+    }
+
+    // ---- tcp_listener.rs / tcp.rs / regressions.rs --------------------------------------------------
+
+    [Fact]
+    public void Connecting_client_becomes_writable()
+    {
+        using var listener = Loopback.Listen();
+        var client = Own(TcpSocket.Connect(listener.LocalEndPoint));
+        Poller.Register(client.Fd, T1, Interest.Writable);
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+        client.TakeError().Should().Be(Errno.None);
+        client.RemoteEndPoint.Should().Be(listener.LocalEndPoint);
+    }
+
+    [Fact]
+    public void Refused_connect_is_reported_and_leaves_an_error()
+    {
+        IPEndPoint closed;
+        using (var listener = Loopback.Listen())
+        {
+            closed = listener.LocalEndPoint;
+        }
+
+        TcpSocket client;
+        try
+        {
+            client = Own(TcpSocket.Connect(closed));
+        }
+        catch (SyscallException)
+        {
+            return; // Refused at once: also a correct report.
+        }
+
+        Poller.Register(client.Fd, T1, Interest.ReadWrite);
+        var seen = ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.None));
+        seen.Should().Contain(e => e.Token == T1 && e.Readiness != Readiness.None);
+        client.TakeError().Value.Should().NotBe(0, "a refused connect leaves ECONNREFUSED in SO_ERROR");
+    }
+
+    [Fact]
+    public void Listener_becomes_readable_accepts_until_would_block_and_rearms()
+    {
+        using var listener = Loopback.Listen();
+        Poller.Register(listener.Fd, T1, Interest.Readable);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var client = Own(TcpSocket.Connect(listener.LocalEndPoint));
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+
+            var accepted = Own(listener.AcceptSocket(out var errno) ?? throw new SyscallException("accept", errno));
+            accepted.RemoteEndPoint.Should().Be(client.LocalEndPoint);
+            accepted.LocalEndPoint.Should().Be(listener.LocalEndPoint);
+            listener.AcceptSocket(out errno).Should().BeNull();
+            errno.IsWouldBlock.Should().BeTrue();
+        }
+
+        Poller.Deregister(listener.Fd);
+    }
+
+    [Fact]
+    public void Accepted_sockets_are_non_blocking()
+    {
+        var pair = OpenPair();
+
+        // If the accepted socket blocked, this read would hang; closing the peer then turns the hang
+        // into a 0 (end of stream), which fails the assertion below instead.
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var _ = guard.Token.Register(pair.Peer.Dispose);
+        var n = pair.Accepted.Read(new byte[16], out var errno);
+
+        n.Should().Be(-1);
+        errno.IsWouldBlock.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Deregistered_listener_with_pending_connection_reports_only_the_waker()
+    {
+        using var listener = Loopback.Listen();
+        using var waker = Poller.CreateWaker(WakerToken);
+        Poller.Register(listener.Fd, T1, Interest.Readable);
+        using var client = TcpSocket.Connect(listener.LocalEndPoint);
+        Poller.Deregister(listener.Fd);
+
+        waker.Wake();
+        var seen = ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
+        seen.Should().NotContain(e => e.Token == T1);
+        ExpectNoEvents(Poller, T1);
+    }
+
+    [Fact]
+    public void A_listener_closed_after_registering_reports_nothing_and_wait_still_works()
+    {
+        var listener = Loopback.Listen();
+        var endPoint = listener.LocalEndPoint;
+        Poller.Register(listener.Fd, T1, Interest.Readable);
+        listener.Dispose();
+
+        ExpectNoEvents(Poller, T1);
+        try
+        {
+            // A connection attempt to the closed port must not surface under the dead registration either.
+            TcpSocket.Connect(endPoint).Dispose();
+        }
+        catch (SyscallException)
+        {
+            // Refused at once.
+        }
+
+        ExpectNoEvents(Poller, T1);
+    }
+
+    // ---- tcp_stream.rs: closing, half-closing and resetting -----------------------------------------
+
+    [Fact]
+    public void Peer_shutdown_write_is_reported_as_readable_and_read_closed()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+
+        Loopback.WriteAll(pair.Peer, "last"u8);
+        pair.Peer.ShutdownWrite().Should().Be(Errno.None);
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
+        var buffer = new byte[16];
+        pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+        pair.Accepted.Read(buffer, out _).Should().Be(0, "then end of stream");
+    }
+
+    [Fact]
+    public void Peer_close_after_accept_is_reported_as_readable_with_end_of_stream()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Peer.Fd, T1, Interest.Readable);
+
+        pair.Accepted.Dispose();
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        pair.Peer.Read(new byte[16], out _).Should().Be(0);
+    }
+
+    [Fact]
+    public void Peer_reset_is_reported_readable_and_read_gives_reset_or_end_of_stream()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        ExpectNoEvents(Poller, T1);
+
+        pair.Peer.SetResetOnClose().Should().Be(Errno.None);
+        pair.Peer.Dispose();
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        var n = pair.Accepted.Read(new byte[16], out var errno);
+        (n == 0 || (n == -1 && errno.IsPeerGone)).Should().BeTrue($"read after RST gave {n} ({errno})");
+    }
+
+    [Fact]
+    public void Local_shutdown_write_ends_the_peer_read_side_but_keeps_ours_open()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.ReadWrite);
+        Poller.Register(pair.Peer.Fd, T2, Interest.Readable);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+
+        pair.Accepted.ShutdownWrite().Should().Be(Errno.None);
+        if (ReportsWriteClosedOnLocalShutdownWrite)
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.WriteClosed), new ExpectedEvent(T2, Readiness.Readable));
+        }
+        else
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
+        }
+
+        pair.Peer.Read(new byte[16], out _).Should().Be(0, "the peer sees our FIN");
+
+        Loopback.WriteAll(pair.Peer, "back"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Should().Equal("back"u8.ToArray());
+    }
+
+    [Fact]
+    public void Writable_is_reported_again_after_the_send_buffer_drains()
+    {
+        var pair = Own(SystemPeerPair.Open());
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+
+        var chunk = new byte[64 * 1024];
+        long total = 0;
+        Errno errno;
+        while (true)
+        {
+            var n = pair.Accepted.Write(chunk, out errno);
+            if (n < 0)
+            {
+                break;
+            }
+
+            total += n;
+            total.Should().BeLessThan(256L * 1024 * 1024, "a non-blocking socket must fill up and report EAGAIN");
+        }
+
+        errno.IsWouldBlock.Should().BeTrue();
+        ExpectNoEvents(Poller, T1);
+
+        long received = 0;
+        var reader = OtherThread.Start(() =>
+        {
+            var buffer = new byte[256 * 1024];
+            while (received < total)
+            {
+                var n = pair.Peer.Receive(buffer);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received += n;
+            }
+        });
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+        reader.Join();
+        received.Should().Be(total);
+    }
+
+    // ---- waker.rs ---------------------------------------------------------------------------------
+
+    [Fact]
+    public void Waker_wakes_a_blocked_wait_from_another_thread()
+    {
+        using var waker = Poller.CreateWaker(WakerToken);
+        using var waiting = new ManualResetEventSlim();
+        var waking = OtherThread.Start(() =>
+        {
+            waiting.Wait(Loopback.Patience);
+            waker.Wake();
+        });
+
+        waiting.Set();
+        var clock = Stopwatch.StartNew();
+        var n = Poller.Wait(_buffer, 5000);
+
+        clock.ElapsedMilliseconds.Should().BeLessThan(4000);
+        _buffer.Take(n).Should().ContainSingle(e => e.Token == WakerToken)
+            .Which.Readiness.Should().HaveFlag(Readiness.Readable);
+        waking.Join();
+    }
+
+    [Fact]
+    public void One_wake_gives_one_event_then_no_more()
+    {
+        using var waker = Poller.CreateWaker(WakerToken);
+        OtherThread.Start(waker.Wake).Join();
+
+        ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
+        ExpectNoEvents(Poller, WakerToken);
+    }
+
+    [Fact]
+    public void A_wake_after_reset_gives_a_second_event()
+    {
+        using var waker = Poller.CreateWaker(WakerToken);
+
+        OtherThread.Start(waker.Wake).Join();
+        ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
+        waker.Reset();
+        ExpectNoEvents(Poller, WakerToken);
+
+        OtherThread.Start(waker.Wake).Join();
+        ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
+    }
+
+    [Fact]
+    public void Several_wakes_before_a_wait_give_at_least_one_event()
+    {
+        using var waker = Poller.CreateWaker(WakerToken);
+        waker.Wake();
+        waker.Wake();
+        waker.Wake();
+
+        ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
+        waker.Reset();
+        ExpectNoEvents(Poller, WakerToken);
+    }
+
+    // ---- resources and errors -----------------------------------------------------------------------
+
+    [Fact]
+    public void Creating_and_disposing_500_pollers_leaks_no_fds()
+    {
+        // Other test classes run in parallel and open a few sockets; a leak here is one fd per poller
+        // (two with its waker), so anything near 500 is a leak and a small drift is not.
+        CreateAndDispose(); // Warm-up: lazily loaded native state opens what it opens once.
+        var before = Loopback.OpenFdCount();
+        for (var i = 0; i < 500; i++)
+        {
+            CreateAndDispose();
+        }
+
+        var after = Loopback.OpenFdCount();
+        (after - before).Should().BeLessThan(50);
+
+        void CreateAndDispose()
+        {
+            using var poller = CreatePoller();
+            using var waker = poller.CreateWaker(WakerToken);
+        }
+    }
+
+    [Fact]
+    public void Register_of_a_bad_fd_throws_SyscallException()
+    {
+        var act = () => Poller.Register(-1, T1, Interest.Readable);
+        act.Should().Throw<SyscallException>();
+
+        act = () => Poller.Register(int.MaxValue, T1, Interest.Readable);
+        act.Should().Throw<SyscallException>();
+    }
+
+    [Fact]
+    public void Registering_the_same_fd_twice_throws()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+
+        var act = () => Poller.Register(pair.Accepted.Fd, T2, Interest.Readable);
+        act.Should().Throw<SyscallException>();
+
+        // The first registration is untouched.
+        Loopback.WriteAll(pair.Peer, "x"u8);
+        var seen = ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        seen.Should().NotContain(e => e.Token == T2);
+    }
+
+    [Fact]
+    public void Register_with_no_interest_throws()
+    {
+        var pair = OpenPair();
+        var act = () => Poller.Register(pair.Accepted.Fd, T1, default);
+        act.Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Wait_needs_room_for_one_event_and_a_live_poller()
+    {
+        var act = () => Poller.Wait([], 0);
+        act.Should().Throw<ArgumentException>();
+
+        Poller.Dispose();
+        act = () => Poller.Wait(_buffer, 0);
+        act.Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public void Registration_calls_after_dispose_throw_ObjectDisposedException()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Dispose();
+
+        // The poller's own fd number may already belong to someone else (another poller, say):
+        // a disposed poller must refuse instead of issuing a call on it.
+        var register = () => Poller.Register(pair.Peer.Fd, T2, Interest.Readable);
+        var reregister = () => Poller.Reregister(pair.Accepted.Fd, T1, Interest.Writable);
+        var deregister = () => Poller.Deregister(pair.Accepted.Fd);
+        var createWaker = () => Poller.CreateWaker(WakerToken);
+        register.Should().Throw<ObjectDisposedException>();
+        reregister.Should().Throw<ObjectDisposedException>();
+        deregister.Should().Throw<ObjectDisposedException>();
+        createWaker.Should().Throw<ObjectDisposedException>();
+    }
+
+    /// <summary>Disposes the sockets the test opened, then the poller.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+
+        _owned.Clear();
+        _poller?.Dispose();
+    }
+}
