@@ -21,7 +21,11 @@ internal sealed class TimerQueue
 
     public int Count => _callbacks.Count;
 
-    public static long NowMs => Stopwatch.GetTimestamp() * 1000 / Stopwatch.Frequency;
+    // Divide, never multiply first: Stopwatch ticks are nanoseconds on Linux, and ticks * 1000 would
+    // overflow a long after about 107 days of uptime.
+    private static readonly long s_ticksPerMs = Math.Max(1, Stopwatch.Frequency / 1000);
+
+    public static long NowMs => Stopwatch.GetTimestamp() / s_ticksPerMs;
 
     public TimerId Add(TimeSpan delay, Action<EventLoop> callback)
     {
