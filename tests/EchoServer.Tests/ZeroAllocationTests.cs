@@ -45,9 +45,9 @@ public sealed class ZeroAllocationTests
                 }
                 else if (measuring && stopMeasuring.IsSet)
                 {
+                    // Keep turning afterwards: clients may still be waiting for echoes of this turn.
                     measureTo = GC.GetAllocatedBytesForCurrentThread();
                     measuring = false;
-                    Volatile.Write(ref stop, true);
                 }
             }
         }) { IsBackground = true, Name = "loop-under-test" };
@@ -58,7 +58,11 @@ public sealed class ZeroAllocationTests
         {
             for (var i = 0; i < Clients; i++)
             {
-                sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+                {
+                    NoDelay = true,
+                    ReceiveTimeout = 10_000, // a lost echo fails the test instead of hanging it
+                };
                 await sockets[i].ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
             }
 
@@ -67,12 +71,15 @@ public sealed class ZeroAllocationTests
             await Task.Run(() => RoundTrips(sockets, 1), TestContext.Current.CancellationToken); // one turn so the loop has taken its starting reading
             await Task.Run(() => RoundTrips(sockets, MeasuredRoundTrips), TestContext.Current.CancellationToken);
             stopMeasuring.Set();
-            await Task.Run(() => RoundTrips(sockets, 1), TestContext.Current.CancellationToken); // wake the loop so it takes the final reading
-            loopThread.Join(TimeSpan.FromSeconds(10)).Should().BeTrue("the loop thread stops after measuring");
+            await Task.Run(() => RoundTrips(sockets, 1), TestContext.Current.CancellationToken); // one turn so the loop takes the final reading
+            Volatile.Write(ref stop, true);
+            loop.Stop();
+            loopThread.Join(TimeSpan.FromSeconds(10)).Should().BeTrue("the loop thread stops when asked");
         }
         finally
         {
             Volatile.Write(ref stop, true);
+            loop.Stop();
             foreach (var socket in sockets)
             {
                 socket?.Dispose();

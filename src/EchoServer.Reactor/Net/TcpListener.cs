@@ -8,7 +8,7 @@ namespace EchoServer.Reactor.Net;
 /// A non-blocking, close-on-exec listening TCP socket. Register <see cref="Fd"/> as
 /// <see cref="Pollers.Interest.Readable"/> and call <see cref="Accept"/> until it reports EAGAIN.
 /// </summary>
-public sealed class TcpListener : IDisposable
+public sealed class TcpListener : IStreamListener
 {
     private int _fd;
 

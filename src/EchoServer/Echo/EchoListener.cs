@@ -10,6 +10,9 @@ namespace EchoServer.Echo;
 /// Accepts clients and gives each an <see cref="EchoConnection"/> on the same loop.
 /// </summary>
 /// <remarks>
+/// <para>The listener is TCP or unix-domain (<see cref="IStreamListener"/>); either accepts stream sockets that
+/// <see cref="TcpSocket"/> reads and writes alike. Only TCP_NODELAY is TCP-specific: on a unix socket
+/// setsockopt returns an error, which is ignored.</para>
 /// <para>Out of descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's backlog. Under
 /// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
 /// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
@@ -20,7 +23,7 @@ namespace EchoServer.Echo;
 /// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing
 /// tells the client at once, frees the backlog for clients that come when there is room, and is counted.</para>
 /// </remarks>
-internal sealed class EchoListener(TcpListener listener, EchoContext context) : IReadinessHandler
+internal sealed class EchoListener(IStreamListener listener, EchoContext context) : IReadinessHandler
 {
     private const int FirstBackoffMs = 10;
     private const int MaxBackoffMs = 1000;
@@ -32,7 +35,7 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
 
     public Token Token { get; set; }
 
-    public TcpListener Listener => listener;
+    public IStreamListener Listener => listener;
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
@@ -119,6 +122,7 @@ internal sealed class EchoListener(TcpListener listener, EchoContext context) : 
         var socket = new TcpSocket(fd);
 
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
+        // (A unix socket has no Nagle; there the call fails with EOPNOTSUPP, harmlessly.)
         _ = socket.SetNoDelay(true);
         var connection = new EchoConnection(socket, context, eventLoop);
         try

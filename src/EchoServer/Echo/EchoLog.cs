@@ -57,4 +57,11 @@ internal static partial class EchoLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "stats: {Stats}")]
     public static partial void Stats(ILogger logger, string stats);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "echoing UDP datagrams on {Address}")]
+    public static partial void ListeningUdp(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information,
+        Message = "UDP: {Echoed} datagrams echoed; dropped {ForbiddenPort} from forbidden source ports, {RateLimited} rate limited, {SendFailed} unsendable")]
+    public static partial void UdpStopped(ILogger logger, long echoed, long forbiddenPort, long rateLimited, long sendFailed);
 }

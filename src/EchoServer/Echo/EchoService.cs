@@ -19,12 +19,22 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
 
     public EchoContext Context => context;
 
-    /// <summary>Starts accepting on <paramref name="listener"/>, which the service then owns.</summary>
-    public void AddListener(TcpListener listener)
+    /// <summary>The UDP echo handler, when --udp is on and this loop owns the UDP socket.</summary>
+    public UdpEchoHandler? Udp { get; private set; }
+
+    /// <summary>Starts accepting on <paramref name="listener"/> (TCP or unix-domain), which the service then owns.</summary>
+    public void AddListener(IStreamListener listener)
     {
         var acceptor = new EchoListener(listener, context);
         acceptor.Token = eventLoop.Register(listener.Fd, Interest.Readable, acceptor);
         _listeners.Add(acceptor);
+    }
+
+    /// <summary>Starts echoing datagrams on <paramref name="socket"/>, which the service then owns.</summary>
+    public void AddUdp(UdpSocket socket)
+    {
+        Udp = new UdpEchoHandler(socket, context, new UdpRateLimiter());
+        Udp.Token = eventLoop.Register(socket.Fd, Interest.Readable, Udp);
     }
 
     /// <summary>
@@ -46,6 +56,12 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
         }
 
         _listeners.Clear();
+        if (Udp is not null)
+        {
+            // Datagrams have no connection to finish: stop answering at once.
+            eventLoop.Deregister(Udp.Token);
+            Udp.Dispose();
+        }
         EchoLog.Draining(context.Logger, context.Counters.Active, (long)context.Options.ShutdownTimeout.TotalMilliseconds);
         if (context.Counters.Active == 0)
         {

@@ -37,6 +37,10 @@ internal sealed class EchoMetrics : IDisposable
             "Event-loop turns (one wait each)");
         _meter.CreateObservableCounter("echoserver.loop.events", () => SumLoops(l => l.EventsDispatched), "{event}",
             "Readiness events dispatched; divided by iterations, the events per wait");
+        _meter.CreateObservableCounter("echoserver.udp.datagrams.echoed", () => SumUdp(u => u.DatagramsEchoed), "{datagram}",
+            "UDP datagrams answered (--udp)");
+        _meter.CreateObservableCounter("echoserver.udp.datagrams.dropped", UdpDropped, "{datagram}",
+            "UDP datagrams not answered, by reason: forbidden_source_port, rate_limited, send_failed");
     }
 
     /// <summary>A one-line summary for --stats-interval.</summary>
@@ -47,10 +51,22 @@ internal sealed class EchoMetrics : IDisposable
         return $"active={Sum(c => c.Active)} accepted={Sum(c => c.Accepted)} rejected={Sum(c => c.Rejected)} "
             + $"closed={Enum.GetValues<CloseReason>().Sum(r => Sum(c => c.Closed(r)))} "
             + $"bytes_received={Sum(c => c.BytesReceived)} bytes_sent={Sum(c => c.BytesSent)} "
-            + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}";
+            + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}"
+            + (_services.Any(s => s.Udp is not null)
+                ? $" udp_echoed={SumUdp(u => u.DatagramsEchoed)} udp_dropped={SumUdp(u => u.DroppedForbiddenPort + u.DroppedRateLimited + u.DroppedSendFailed)}"
+                : string.Empty);
     }
 
     private long Sum(Func<EchoCounters, long> read) => _services.Sum(s => read(s.Context.Counters));
+
+    private long SumUdp(Func<UdpEchoHandler, long> read) => _services.Sum(s => s.Udp is { } udp ? read(udp) : 0);
+
+    private IEnumerable<Measurement<long>> UdpDropped()
+    {
+        yield return new(SumUdp(u => u.DroppedForbiddenPort), new KeyValuePair<string, object?>("reason", "forbidden_source_port"));
+        yield return new(SumUdp(u => u.DroppedRateLimited), new KeyValuePair<string, object?>("reason", "rate_limited"));
+        yield return new(SumUdp(u => u.DroppedSendFailed), new KeyValuePair<string, object?>("reason", "send_failed"));
+    }
 
     private long SumLoops(Func<Reactor.EventLoop, long> read) => _services.Sum(s => read(s.Loop));
 

@@ -11,11 +11,13 @@ namespace EchoServer.Program;
 internal static class Entry
 {
     private const string Name = "echoserver";
+    private const string UnixPrefix = "unix:";
 
     private static readonly Option<string> BindOption = new("--bind", "-b")
     {
-        Description = "Address and port to listen on: 127.0.0.1:9000, [::1]:9000, 0.0.0.0:9000 (port 0 picks a free port)",
-        HelpName = "host:port",
+        Description = "Address and port to listen on: 127.0.0.1:9000, [::1]:9000, 0.0.0.0:9000 (port 0 picks a free port), "
+            + "or a unix socket: unix:/path/to.sock",
+        HelpName = "host:port|unix:path",
         DefaultValueFactory = _ => "127.0.0.1:9000",
     };
 
@@ -33,6 +35,12 @@ internal static class Entry
         HelpName = "N|auto",
         DefaultValueFactory = _ => 1,
         CustomParser = ParseReactors,
+    };
+
+    private static readonly Option<bool> UdpOption = new("--udp")
+    {
+        Description = "Also echo UDP datagrams on the same address and port. Off by default: UDP echo can be abused for "
+            + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
     private static readonly Option<int> MaxPendingOption = new("--max-pending-bytes")
@@ -91,6 +99,7 @@ internal static class Entry
             BindOption,
             PollerOption,
             ReactorsOption,
+            UdpOption,
             MaxPendingOption,
             MaxConnectionsOption,
             BacklogOption,
@@ -127,7 +136,24 @@ internal static class Entry
     private static int Run(ParseResult parse)
     {
         var bind = parse.GetValue(BindOption)!;
-        if (!BindAddress.TryParse(bind, out var endPoint, out var error))
+        var udp = parse.GetValue(UdpOption);
+        var reactors = parse.GetValue(ReactorsOption);
+        string? unixPath = null;
+        System.Net.IPEndPoint? endPoint = null;
+        if (bind.StartsWith(UnixPrefix, StringComparison.Ordinal))
+        {
+            unixPath = bind[UnixPrefix.Length..];
+            var problem = unixPath.Length == 0 ? "expected a path after 'unix:', like unix:/run/echo.sock"
+                : udp ? "--udp needs an IP address and port, not a unix socket"
+                : reactors > 1 ? "a unix socket has one listener, so it runs one reactor (drop --reactors)"
+                : null;
+            if (problem is not null)
+            {
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{bind}': {problem}");
+                return ExitCodes.Usage;
+            }
+        }
+        else if (!BindAddress.TryParse(bind, out endPoint, out var error))
         {
             Console.Error.WriteLine($"{Name}: invalid --bind value '{bind}': {error}");
             return ExitCodes.Usage;
@@ -151,8 +177,10 @@ internal static class Entry
         var settings = new ServerSettings
         {
             EndPoint = endPoint,
+            UnixPath = unixPath,
+            Udp = udp,
             Poller = poller,
-            Reactors = parse.GetValue(ReactorsOption),
+            Reactors = reactors,
             Backlog = parse.GetValue(BacklogOption),
             StatsInterval = parse.GetValue(StatsIntervalOption),
             Echo = new EchoOptions

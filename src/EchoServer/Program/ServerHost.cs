@@ -28,20 +28,39 @@ internal static class ServerHost
                 var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
                 services.Add(service);
                 loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
+                if (settings.UnixPath is { } path)
+                {
+                    service.AddListener(UnixListener.Bind(path, settings.Backlog));
+                    continue;
+                }
 
                 // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
                 // spreads connections evenly instead of waking every loop for each (libuv#747).
-                var listener = TcpListener.Bind(endPoint, settings.Backlog, reusePort: settings.Reactors > 1);
+                var listener = TcpListener.Bind(endPoint!, settings.Backlog, reusePort: settings.Reactors > 1);
                 endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
                 service.AddListener(listener);
+                if (settings.Udp && i == 0)
+                {
+                    // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
+                    service.AddUdp(UdpSocket.Bind(endPoint));
+                }
             }
 
-            return RunLoops(services, settings, logger, endPoint);
+            return RunLoops(services, settings, logger, settings.UnixPath is { } unix ? $"unix:{unix}" : endPoint!.ToString());
         }
-        catch (SyscallException e) when (e.Call is "bind" or "listen" or "socket" or "setsockopt(SO_REUSEADDR)" or "setsockopt(SO_REUSEPORT)")
+        catch (SyscallException e) when (e.Call.StartsWith("bind", StringComparison.Ordinal) || e.Call is "listen" or "socket"
+            || e.Call.StartsWith("setsockopt(SO_REUSE", StringComparison.Ordinal))
         {
-            Console.Error.WriteLine($"{name}: cannot listen on {settings.EndPoint}: {Describe(e.Errno)}");
+            var protocol = services.Count > 0 && settings.Udp && services[0].Udp is null && settings.UnixPath is null ? "UDP " : string.Empty;
+            Console.Error.WriteLine($"{name}: cannot listen on {protocol}{settings.Address}: {Describe(e.Errno)}");
             return ExitCodes.Failure;
+        }
+        catch (ArgumentException e) when (settings.UnixPath is not null)
+        {
+            // Empty, NUL or too long for sockaddr_un: a command-line mistake.
+            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            Console.Error.WriteLine($"{name}: invalid --bind value '{settings.Address}': {message}");
+            return ExitCodes.Usage;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
         {
@@ -57,7 +76,7 @@ internal static class ServerHost
         }
     }
 
-    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger, IPEndPoint endPoint)
+    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger, string address)
     {
         using var metrics = new EchoMetrics(services);
         var signals = 0;
@@ -92,8 +111,12 @@ internal static class ServerHost
             services[0].Loop.AddTimer(interval, Report);
         }
 
-        var address = endPoint.ToString();
         EchoLog.Listening(logger, address, services[0].Loop.Poller.Name, services.Count);
+        if (services[0].Udp is { } udp)
+        {
+            var udpAddress = udp.Socket.LocalEndPoint.ToString();
+            EchoLog.ListeningUdp(logger, udpAddress);
+        }
         var threads = services.Skip(1).Select((service, i) =>
         {
             var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
@@ -109,6 +132,10 @@ internal static class ServerHost
         var accepted = services.Sum(s => s.Context.Counters.Accepted);
         var echoed = services.Sum(s => s.Context.Counters.BytesSent);
         EchoLog.Stopped(logger, accepted, echoed);
+        if (services[0].Udp is { } stoppedUdp)
+        {
+            EchoLog.UdpStopped(logger, stoppedUdp.DatagramsEchoed, stoppedUdp.DroppedForbiddenPort, stoppedUdp.DroppedRateLimited, stoppedUdp.DroppedSendFailed);
+        }
         return ExitCodes.Success;
     }
 

@@ -7,7 +7,17 @@ namespace EchoServer.Program;
 /// <summary>Everything the command line decides about one server run.</summary>
 internal sealed record ServerSettings
 {
-    public required IPEndPoint EndPoint { get; init; }
+    /// <summary>The TCP (and, with <see cref="Udp"/>, UDP) address; null when <see cref="UnixPath"/> is set.</summary>
+    public IPEndPoint? EndPoint { get; init; }
+
+    /// <summary>A unix-domain socket path to listen on instead of an IP address.</summary>
+    public string? UnixPath { get; init; }
+
+    /// <summary>Also echo UDP datagrams on the TCP address and port (RFC 862's UDP service).</summary>
+    public bool Udp { get; init; }
+
+    /// <summary>What the logs and errors call the listening address.</summary>
+    public string Address => UnixPath is { } path ? $"unix:{path}" : EndPoint!.ToString();
 
     public required EchoOptions Echo { get; init; }
 

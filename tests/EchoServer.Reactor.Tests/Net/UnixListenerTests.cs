@@ -1,0 +1,171 @@
+using System.Net.Sockets;
+using System.Text;
+using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Pollers;
+using FluentAssertions;
+
+namespace EchoServer.Reactor.Tests.Net;
+
+public sealed class UnixListenerTests : IDisposable
+{
+    private readonly string _path = Path.Combine("/tmp", $"es-{Guid.NewGuid():N}"[..15] + ".sock");
+
+    [Fact]
+    public unsafe void Sockaddr_un_has_the_size_of_sys_un_h()
+    {
+        sizeof(SockAddrUn).Should().Be(110);
+        UnixSocketConstants.AF_UNIX.Should().Be(1);
+        UnixSocketConstants.SunPathLength.Should().Be(OperatingSystem.IsLinux() ? 108 : 104);
+    }
+
+    [Fact]
+    public void Accepted_unix_connection_echoes()
+    {
+        using var listener = UnixListener.Bind(_path, 16);
+        listener.LocalPath.Should().Be(_path);
+        using var poller = new EpollPoller();
+        poller.Register(listener.Fd, new Token(1), Interest.Readable);
+
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 5000 };
+        client.Connect(new UnixDomainSocketEndPoint(_path));
+
+        using var server = WaitFor(poller, () => listener.AcceptSocket(out var e) ?? NullUnlessWouldBlock<TcpSocket>(e));
+        poller.Register(server.Fd, new Token(2), Interest.Readable);
+
+        client.Send("over unix"u8);
+        var buffer = new byte[64];
+        var n = WaitFor(poller, () =>
+        {
+            var r = server.Read(buffer, out var e);
+            return r >= 0 ? r : NullUnlessWouldBlock(e);
+        });
+        server.Write(buffer.AsSpan(0, n), out var errno).Should().Be(n, errno.ToString());
+
+        var reply = new byte[64];
+        var got = client.Receive(reply);
+        Encoding.UTF8.GetString(reply, 0, got).Should().Be("over unix");
+        poller.Deregister(server.Fd);
+        poller.Deregister(listener.Fd);
+    }
+
+    [Fact]
+    public void Dispose_removes_the_socket_file()
+    {
+        var listener = UnixListener.Bind(_path);
+        File.Exists(_path).Should().BeTrue();
+        listener.Dispose();
+        File.Exists(_path).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Stale_socket_file_with_no_listener_is_replaced()
+    {
+        // Bind a socket to the path and close it without unlinking: what a crashed server leaves behind.
+        var length = SockAddrUn.Encode(_path, out var addr);
+        var fd = Libc.Socket(UnixSocketConstants.AF_UNIX, OsConstants.Current.SOCK_STREAM, out var errno);
+        fd.Should().BeGreaterThanOrEqualTo(0, errno.ToString());
+        Libc.Bind(fd, addr, length).Value.Should().Be(0);
+        Libc.Close(fd);
+        File.Exists(_path).Should().BeTrue();
+
+        using var listener = UnixListener.Bind(_path);
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(_path));
+    }
+
+    [Fact]
+    public void Bind_fails_with_address_in_use_while_another_listener_listens()
+    {
+        using var first = UnixListener.Bind(_path);
+        var act = () => UnixListener.Bind(_path);
+        act.Should().Throw<SyscallException>()
+            .Where(e => e.Errno.IsAddressInUse && e.Message.Contains("listening", StringComparison.Ordinal));
+
+        // The first listener's file is untouched and still takes connections.
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(_path));
+    }
+
+    [Fact]
+    public void Regular_file_at_the_path_is_not_deleted()
+    {
+        File.WriteAllText(_path, "keep me");
+        var act = () => UnixListener.Bind(_path);
+        act.Should().Throw<SyscallException>()
+            .Where(e => e.Errno.IsAddressInUse && e.Message.Contains("not a socket", StringComparison.Ordinal));
+        File.ReadAllText(_path).Should().Be("keep me");
+    }
+
+    [Fact]
+    public void Too_long_path_is_a_clear_error()
+    {
+        var path = "/tmp/" + new string('x', 200) + ".sock";
+        var act = () => UnixListener.Bind(path);
+        act.Should().Throw<ArgumentException>().WithMessage("*bytes long*at most*");
+    }
+
+    [Fact]
+    public void Dispose_leaves_a_file_that_replaced_ours()
+    {
+        var listener = UnixListener.Bind(_path);
+        File.Delete(_path);
+        File.WriteAllText(_path, "someone else's");
+        listener.Dispose();
+        File.ReadAllText(_path).Should().Be("someone else's");
+    }
+
+    public void Dispose()
+    {
+        File.Delete(_path);
+    }
+
+    private static T? NullUnlessWouldBlock<T>(Errno errno)
+        where T : class
+    {
+        errno.IsWouldBlock.Should().BeTrue(errno.ToString());
+        return null;
+    }
+
+    private static int? NullUnlessWouldBlock(Errno errno)
+    {
+        errno.IsWouldBlock.Should().BeTrue(errno.ToString());
+        return null;
+    }
+
+    // Retries `attempt` until it yields a value, waiting on the poller in between (at most 5 s in all).
+    private static T WaitFor<T>(EpollPoller poller, Func<T?> attempt)
+        where T : class
+    {
+        var events = new PollEvent[4];
+        var deadline = Environment.TickCount64 + 5000;
+        while (true)
+        {
+            if (attempt() is { } value)
+            {
+                return value;
+            }
+
+            var left = deadline - Environment.TickCount64;
+            left.Should().BePositive("the socket should become ready within 5 s");
+            poller.Wait(events, (int)left);
+        }
+    }
+
+    private static int WaitFor(EpollPoller poller, Func<int?> attempt)
+    {
+        var events = new PollEvent[4];
+        var deadline = Environment.TickCount64 + 5000;
+        while (true)
+        {
+            if (attempt() is { } value)
+            {
+                return value;
+            }
+
+            var left = deadline - Environment.TickCount64;
+            left.Should().BePositive("the socket should become ready within 5 s");
+            poller.Wait(events, (int)left);
+        }
+    }
+}
