@@ -38,6 +38,7 @@ internal static class Entry
             MaxPendingOption,
             LogLevelOption,
         };
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         MaxPendingOption.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 1)
