@@ -321,8 +321,10 @@ internal sealed class BenchConnection : IReadinessHandler
         var before = _received;
         _received += echoed.Length;
         var completed = (_received / _size) - (before / _size);
+        _stats.AllBytes += echoed.Length;
         if (completed > 0)
         {
+            _stats.AllMessages += completed;
             if (_run.Counting)
             {
                 _stats.Messages += completed;

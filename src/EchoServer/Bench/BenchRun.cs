@@ -235,9 +235,6 @@ internal sealed class BenchRun
         _phase = Phase.Measuring;
         Stats.ResetMeasurements();
         _measureStart = Stopwatch.GetTimestamp();
-        _progressMessages = 0;
-        _progressBytes = 0;
-        _progressTicks = _measureStart;
         _ = loop.AddTimer(Options.Duration, BeginDrain);
     }
 
@@ -250,7 +247,6 @@ internal sealed class BenchRun
 
         _phase = Phase.Measuring;
         _measureStart = Stopwatch.GetTimestamp();
-        _progressTicks = _measureStart;
         _ = _loop.AddTimer(Options.Duration, BeginDrain);
     }
 
@@ -325,13 +321,13 @@ internal sealed class BenchRun
 
         var now = Stopwatch.GetTimestamp();
         var seconds = Math.Max(1e-9, (now - _progressTicks) / (double)Stopwatch.Frequency);
-        var messages = Stats.Messages - _progressMessages;
-        var bytes = Stats.Bytes - _progressBytes;
+        var messages = Stats.AllMessages - _progressMessages;
+        var bytes = Stats.AllBytes - _progressBytes;
         var phase = _phase == Phase.Warmup ? (Options.Mode == BenchMode.Idle ? "connecting" : "warmup") : (Options.Mode == BenchMode.Idle ? "holding" : "measuring");
         _error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{_name} bench: {(now - _startTicks) / (double)Stopwatch.Frequency:F1}s {phase} msgs={Stats.Messages} msgs/s={messages / seconds:F0} MB/s={bytes / seconds / 1e6:F2} open={_open}/{_connections.Length} errors={Stats.Errors}"));
-        _progressMessages = Stats.Messages;
-        _progressBytes = Stats.Bytes;
+        _progressMessages = Stats.AllMessages;
+        _progressBytes = Stats.AllBytes;
         _progressTicks = now;
         _ = loop.AddTimer(Options.Progress, OnProgress);
     }

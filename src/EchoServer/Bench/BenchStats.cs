@@ -9,6 +9,12 @@ internal sealed class BenchStats
     /// <summary>Echoed bytes received while counting.</summary>
     public long Bytes { get; set; }
 
+    /// <summary>Messages completed in any phase (for progress rates; never reset).</summary>
+    public long AllMessages { get; set; }
+
+    /// <summary>Echoed bytes received in any phase (for progress rates; never reset).</summary>
+    public long AllBytes { get; set; }
+
     /// <summary>Echoed bytes that differed from what was sent at their offset, or came without having been sent.</summary>
     public long Mismatched { get; set; }
 
