@@ -108,6 +108,7 @@ internal static class Entry
             StatsIntervalOption,
             LogLevelOption,
         };
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         RequireAtLeast(MaxPendingOption, 1);
         RequireAtLeast(MaxConnectionsOption, 0);
         RequireAtLeast(BacklogOption, -1);
@@ -206,7 +207,8 @@ internal static class Entry
     private static void RequireAtLeast(Option<int> option, int minimum) =>
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < minimum)
+            // A value that did not convert already has its own parse error; reading it would throw.
+            if (Bench.BenchCommand.TryGetValue(result, out int value) && value < minimum)
             {
                 result.AddError($"{option.Name} must be at least {minimum}.");
             }
