@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>Out of file descriptors: existing clients keep being served, accepting backs off without spinning and resumes.</summary>
+public sealed class EmfileTests
+{
+    // The .NET runtime itself holds ~85 descriptors (two per loaded assembly), so 64 would not even let
+    // it start; 128 leaves room for a few dozen clients.
+    private const int FileLimit = 128;
+
+    [Fact]
+    public async Task Out_of_descriptors_the_server_keeps_serving_does_not_spin_warns_once_and_recovers()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        await using var server = await ServerProcess.StartAsync(
+            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        int AcceptFailedLines() =>
+            server.StdoutLines.Concat(server.StderrLines).Count(l => l.Contains("accept failed", StringComparison.Ordinal));
+
+        var served = new List<Socket>();
+        var stuck = new List<(Socket Socket, Task<byte[]> Echo)>();
+        try
+        {
+            // Connect one client at a time until one is not served: its accept failed (EMFILE) and it waits in the backlog.
+            for (var i = 0; i < 4 * FileLimit && stuck.Count == 0; i++)
+            {
+                var socket = await Client.ConnectAsync(server);
+                await Client.SendAllAsync(socket, "x"u8.ToArray());
+                var echo = Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => echo.IsCompleted || AcceptFailedLines() > 0 || server.HasExited,
+                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+                server.HasExited.Should().BeFalse(server.Output);
+                if (echo.IsCompletedSuccessfully)
+                {
+                    served.Add(socket);
+                }
+                else
+                {
+                    stuck.Add((socket, echo));
+                }
+            }
+
+            stuck.Should().NotBeEmpty($"with 'ulimit -n {FileLimit}' some client must end up waiting in the backlog");
+            served.Should().HaveCountGreaterThan(5);
+
+            // A few more wait in the backlog too.
+            for (var i = 0; i < 3; i++)
+            {
+                var socket = await Client.ConnectAsync(server);
+                await Client.SendAllAsync(socket, "y"u8.ToArray());
+                stuck.Add((socket, Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30))));
+            }
+
+            // Clients already connected are still served.
+            await Client.AssertEchoesAsync(served[0], "still served\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(served[^1], "me too\n", TimeSpan.FromSeconds(5));
+
+            // No busy loop while clients are stuck in the backlog: measure CPU time over about a second.
+            var cpuBefore = server.ReadCpuTime();
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+            var cpu = server.ReadCpuTime() - cpuBefore;
+            var wall = clock.Elapsed;
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"served {served.Count}, stuck {stuck.Count}; CPU {cpu.TotalMilliseconds} ms over {wall.TotalMilliseconds} ms");
+            cpu.Should().BeLessThan(wall * 0.3, "accepting must back off, not spin, while out of descriptors");
+            stuck.Should().OnlyContain(s => !s.Echo.IsCompleted, "nothing can be accepted while descriptors are exhausted");
+
+            AcceptFailedLines().Should().Be(1, "the warning is logged once per burst, not once per attempt:\n{0}", server.Output);
+
+            // Free some descriptors: the backlogged clients get accepted and echoed within a few seconds.
+            foreach (var socket in served.Take(10))
+            {
+                socket.Dispose();
+            }
+
+            served.RemoveRange(0, 10);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var echoes = await Task.WhenAll(stuck.Select(s => s.Echo)).WaitAsync(cts.Token);
+            echoes.Select(e => (char)e[0]).Should().Equal(['x', .. Enumerable.Repeat('y', stuck.Count - 1)]);
+            await Client.AssertEchoesAsync(stuck[0].Socket, "served now\n", TimeSpan.FromSeconds(5));
+            server.HasExited.Should().BeFalse(server.Output);
+        }
+        finally
+        {
+            served.ForEach(s => s.Dispose());
+            stuck.ForEach(s => s.Socket.Dispose());
+        }
+    }
+}
