@@ -87,19 +87,23 @@ public sealed class EchoTests
         await Client.AssertEchoesAsync(client, "hello over IPv6\n");
     }
 
-    [Fact]
-    public async Task After_the_client_half_closes_it_gets_all_its_data_back_then_EOF()
+    [Theory]
+    [InlineData(300 * 1024, true)]
+    [InlineData(2 * 1024 * 1024 + 12345, false)]
+    [InlineData(12345, false)]
+    public async Task After_the_client_half_closes_it_gets_all_its_data_back_then_EOF(int size, bool readWhileSending)
     {
-        var data = new byte[300 * 1024];
-        new Random(1).NextBytes(data);
+        var data = new byte[size];
+        new Random(size).NextBytes(data);
         await using var server = await ServerProcess.StartAsync();
         using var client = await Client.ConnectAsync(server);
 
-        // Written before reading anything: the server holds the echo while the client is not reading.
-        var reading = Client.ReadToEndAsync(client);
+        // Either read while sending, or send everything first (more than --max-pending-bytes, so the server
+        // has paused reading when the FIN arrives) and read only after the half-close.
+        var reading = readWhileSending ? Client.ReadToEndAsync(client) : null;
         await Client.SendAllAsync(client, data);
         client.Shutdown(SocketShutdown.Send);
-        var back = await reading;
+        var back = await (reading ?? Client.ReadToEndAsync(client));
 
         back.Length.Should().Be(data.Length);
         back.AsSpan().SequenceEqual(data).Should().BeTrue("the echo must equal what was sent");

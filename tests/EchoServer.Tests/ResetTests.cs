@@ -55,6 +55,8 @@ public sealed class ResetTests
             () => server.StdoutLines.Count(l => l.Contains("closed connection", StringComparison.Ordinal)) >= clients,
             TimeSpan.FromSeconds(10), $"the server has closed all {clients} reset connections", () => server.Output);
 
+        server.StdoutLines.Where(l => l.Contains("closed connection", StringComparison.Ordinal))
+            .Should().OnlyContain(l => l.Contains("client reset", StringComparison.Ordinal), "a reset is reported as one:\n{0}", server.Output);
         await Client.AssertEchoesAsync(server, "still here\n");
         server.HasExited.Should().BeFalse(server.Output);
         server.Output.Should().NotContain("failed and was closed", "a reset is not a handler failure");
