@@ -95,4 +95,53 @@ public sealed class EmfileTests
             stuck.ForEach(s => s.Socket.Dispose());
         }
     }
+    [Fact]
+    public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        await using var server = await ServerProcess.StartAsync(
+            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        var sockets = new List<Socket>();
+        try
+        {
+            // Fill the descriptor table: connect until the server warns that accept failed.
+            for (var i = 0; i < 4 * FileLimit; i++)
+            {
+                sockets.Add(await Client.ConnectAsync(server));
+                await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
+                var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
+                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+                if (!echo.IsCompletedSuccessfully)
+                {
+                    break;
+                }
+            }
+
+            server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+
+            // Stay out of descriptors, idle but for the listener's retries, for longer than the runtime keeps idle
+            // helper threads (the tiered JIT's background worker exits after 4 s idle and is re-created on demand):
+            // the process must not exit.
+            var exited = false;
+            try
+            {
+                await server.WaitForExitAsync(TimeSpan.FromSeconds(9));
+                exited = true;
+            }
+            catch (TimeoutException)
+            {
+                // Still running, as it should be.
+            }
+
+            exited.Should().BeFalse("the server must survive running out of descriptors, but it exited with code {0}:\n{1}",
+                exited ? server.ExitCode : 0, server.Output);
+            await Client.AssertEchoesAsync(sockets[0], "still served\n", TimeSpan.FromSeconds(5));
+            server.HasExited.Should().BeFalse(server.Output);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
 }
