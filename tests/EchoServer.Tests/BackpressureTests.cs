@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>A client that sends without reading is pushed back by TCP flow control, not by the server's memory.</summary>
+public sealed class BackpressureTests
+{
+    private const int Attempt = 64 * 1024 * 1024;
+    private const long MaxLetThrough = 48L * 1024 * 1024;
+    private const long MaxRssGrowth = 64L * 1024 * 1024;
+
+    // Data whose period (a prime) is no multiple of any buffer size, so a lost, doubled or reordered
+    // chunk shows up as a mismatch.
+    private static readonly byte[] Pattern = MakePattern(1_000_003);
+
+    [Fact]
+    public async Task A_client_that_does_not_read_is_held_back_and_later_gets_every_byte_in_order()
+    {
+        await using var server = await ServerProcess.StartAsync("--max-pending-bytes", "262144");
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using (var cts = new CancellationTokenSource(Client.IoTimeout))
+        {
+            await client.ConnectAsync(server.EndPoint, cts.Token);
+        }
+
+        await Client.AssertEchoesAsync(server, "warm up\n");
+        var rssBefore = server.ReadRssBytes();
+
+        // Send non-blocking until the kernel stops taking data for 1.5 s (no progress), or 64 MiB.
+        client.Blocking = false;
+        long sent = 0;
+        var chunk = new byte[64 * 1024];
+        var deadline = Stopwatch.StartNew();
+        while (sent < Attempt && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (!client.Poll(TimeSpan.FromMilliseconds(1500), SelectMode.SelectWrite))
+            {
+                break;
+            }
+
+            FillPattern(chunk, sent);
+            var n = client.Send(chunk, 0, chunk.Length, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                continue;
+            }
+
+            error.Should().Be(SocketError.Success);
+            sent += n;
+        }
+
+        var rssAfter = server.ReadRssBytes();
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"let through {sent / 1024} KiB in {deadline.Elapsed}; RSS {rssBefore / 1024} KiB -> {rssAfter / 1024} KiB");
+
+        sent.Should().BeLessThan(MaxLetThrough, "the server must stop reading once 256 KiB are owed; only kernel buffers absorb the rest");
+        (rssAfter - rssBefore).Should().BeLessThan(MaxRssGrowth, "the server must not buffer what the client does not read");
+        server.HasExited.Should().BeFalse(server.Output);
+
+        // Now read: every byte comes back in order, then EOF after our FIN.
+        client.Blocking = true;
+        var reading = Client.ReadToEndAsync(client, TimeSpan.FromSeconds(30));
+        client.Shutdown(SocketShutdown.Send);
+        var back = await reading;
+
+        back.LongLength.Should().Be(sent);
+        var expected = new byte[back.Length];
+        FillPattern(expected, 0);
+        var mismatch = back.AsSpan().CommonPrefixLength(expected);
+        mismatch.Should().Be(back.Length, "the echo must equal what was sent, in order");
+    }
+
+    private static void FillPattern(byte[] buffer, long offset)
+    {
+        var start = (int)(offset % Pattern.Length);
+        for (var filled = 0; filled < buffer.Length;)
+        {
+            var n = Math.Min(buffer.Length - filled, Pattern.Length - start);
+            Pattern.AsSpan(start, n).CopyTo(buffer.AsSpan(filled));
+            filled += n;
+            start = 0;
+        }
+    }
+
+    private static byte[] MakePattern(int length)
+    {
+        var pattern = new byte[length];
+        new Random(262144).NextBytes(pattern);
+        return pattern;
+    }
+}

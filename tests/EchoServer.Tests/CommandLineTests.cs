@@ -1,0 +1,67 @@
+using System.Net;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>Exit codes and one-line errors: 2 for a wrong command line, 1 when the server cannot start, 0 for help.</summary>
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData("127.0.0.1:99999")]
+    [InlineData("nonsense")]
+    [InlineData("::1:9000")]
+    [InlineData("999.1.1.1:80")]
+    public async Task A_bad_bind_value_exits_2_with_one_line_naming_it(string value)
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--bind", value);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output)
+            .Which.Should().Contain($"'{value}'");
+        server.Output.Should().NotContain("   at ", "errors must not be stack traces");
+    }
+
+    [Fact]
+    public async Task An_unknown_option_exits_2()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--no-such-option");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().Contain(line => line.Contains("--no-such-option", StringComparison.Ordinal), server.Output);
+        server.Output.Should().NotContain("   at ");
+    }
+
+    [Fact]
+    public async Task A_port_in_use_exits_1_with_one_line_naming_the_address()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var address = $"127.0.0.1:{((IPEndPoint)holder.LocalEndpoint).Port}";
+
+        await using var server = await ServerProcess.RunToExitAsync("--bind", address);
+
+        server.ExitCode.Should().Be(1, server.Output);
+        var line = server.StderrLines.Should().ContainSingle(server.Output).Which;
+        line.Should().Contain(address).And.Contain("address already in use");
+        server.Output.Should().NotContain("   at ");
+    }
+
+    [Fact]
+    public async Task Help_exits_0_and_lists_the_options()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--help");
+
+        server.ExitCode.Should().Be(0, server.Output);
+        var help = string.Join('\n', server.StdoutLines);
+        help.Should().Contain("--bind").And.Contain("--max-pending-bytes").And.Contain("--log-level");
+    }
+
+    [Fact]
+    public async Task Version_exits_0_and_prints_a_version()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--version");
+
+        server.ExitCode.Should().Be(0, server.Output);
+        server.StdoutLines.Should().Contain(line => line.Length > 0 && char.IsAsciiDigit(line[0]), server.Output);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>Out of file descriptors: existing clients keep being served, accepting backs off without spinning and resumes.</summary>
+public sealed class EmfileTests
+{
+    // The .NET runtime itself holds ~85 descriptors (two per loaded assembly), so 64 would not even let
+    // it start; 128 leaves room for a few dozen clients.
+    private const int FileLimit = 128;
+
+    [Fact]
+    public async Task Out_of_descriptors_the_server_keeps_serving_does_not_spin_warns_once_and_recovers()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        await using var server = await ServerProcess.StartAsync(
+            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        int AcceptFailedLines() =>
+            server.StdoutLines.Concat(server.StderrLines).Count(l => l.Contains("accept failed", StringComparison.Ordinal));
+
+        var served = new List<Socket>();
+        var stuck = new List<(Socket Socket, Task<byte[]> Echo)>();
+        try
+        {
+            // Connect one client at a time until one is not served: its accept failed (EMFILE) and it waits in the backlog.
+            for (var i = 0; i < 4 * FileLimit && stuck.Count == 0; i++)
+            {
+                var socket = await Client.ConnectAsync(server);
+                await Client.SendAllAsync(socket, "x"u8.ToArray());
+                var echo = Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => echo.IsCompleted || AcceptFailedLines() > 0 || server.HasExited,
+                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+                server.HasExited.Should().BeFalse(server.Output);
+                if (echo.IsCompletedSuccessfully)
+                {
+                    served.Add(socket);
+                }
+                else
+                {
+                    stuck.Add((socket, echo));
+                }
+            }
+
+            stuck.Should().NotBeEmpty($"with 'ulimit -n {FileLimit}' some client must end up waiting in the backlog");
+            served.Should().HaveCountGreaterThan(5);
+
+            // A few more wait in the backlog too.
+            for (var i = 0; i < 5; i++)
+            {
+                var socket = await Client.ConnectAsync(server);
+                await Client.SendAllAsync(socket, "y"u8.ToArray());
+                stuck.Add((socket, Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30))));
+            }
+
+            // Clients already connected are still served.
+            await Client.AssertEchoesAsync(served[0], "still served\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(served[^1], "me too\n", TimeSpan.FromSeconds(5));
+
+            // No busy loop while clients are stuck in the backlog: measure CPU time over about a second.
+            var cpuBefore = server.ReadCpuTime();
+            var clock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+            var cpu = server.ReadCpuTime() - cpuBefore;
+            var wall = clock.Elapsed;
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"served {served.Count}, stuck {stuck.Count}; CPU {cpu.TotalMilliseconds} ms over {wall.TotalMilliseconds} ms");
+            cpu.Should().BeLessThan(wall * 0.3, "accepting must back off, not spin, while out of descriptors");
+            // The runtime may briefly free a descriptor of its own, letting one backlogged client in; the rest still wait.
+            stuck.Count(s => !s.Echo.IsCompleted).Should().BeGreaterThan(stuck.Count / 2, "clients wait while descriptors are exhausted");
+
+            // Once per burst (a burst ends when an accept succeeds, logged as 'accepting again'), not once per
+            // attempt: by now the back-off has retried many times (10, 20, 40 ... ms).
+            var bursts = 1 + server.StdoutLines.Count(l => l.Contains("accepting again", StringComparison.Ordinal));
+            AcceptFailedLines().Should().Be(bursts, "the warning is logged once per burst, not once per attempt:\n{0}", server.Output);
+
+            // Free some descriptors: the backlogged clients get accepted and echoed within a few seconds.
+            foreach (var socket in served.Take(10))
+            {
+                socket.Dispose();
+            }
+
+            served.RemoveRange(0, 10);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var echoes = await Task.WhenAll(stuck.Select(s => s.Echo)).WaitAsync(cts.Token);
+            echoes.Select(e => (char)e[0]).Should().Equal(['x', .. Enumerable.Repeat('y', stuck.Count - 1)]);
+            server.StdoutLines.Should().Contain(l => l.Contains("accepting again", StringComparison.Ordinal), server.Output);
+            await Client.AssertEchoesAsync(stuck[0].Socket, "served now\n", TimeSpan.FromSeconds(5));
+            server.HasExited.Should().BeFalse(server.Output);
+        }
+        finally
+        {
+            served.ForEach(s => s.Dispose());
+            stuck.ForEach(s => s.Socket.Dispose());
+        }
+    }
+    [Fact]
+    public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        await using var server = await ServerProcess.StartAsync(
+            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        var sockets = new List<Socket>();
+        try
+        {
+            // Fill the descriptor table: connect until the server warns that accept failed.
+            for (var i = 0; i < 4 * FileLimit; i++)
+            {
+                sockets.Add(await Client.ConnectAsync(server));
+                await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
+                var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
+                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+                if (!echo.IsCompletedSuccessfully)
+                {
+                    break;
+                }
+            }
+
+            server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+
+            // Stay out of descriptors, idle but for the listener's retries, for longer than the runtime keeps idle
+            // helper threads (the tiered JIT's background worker exits after 4 s idle and is re-created on demand):
+            // the process must not exit.
+            var exited = false;
+            try
+            {
+                await server.WaitForExitAsync(TimeSpan.FromSeconds(9));
+                exited = true;
+            }
+            catch (TimeoutException)
+            {
+                // Still running, as it should be.
+            }
+
+            exited.Should().BeFalse("the server must survive running out of descriptors, but it exited with code {0}:\n{1}",
+                exited ? server.ExitCode : 0, server.Output);
+            await Client.AssertEchoesAsync(sockets[0], "still served\n", TimeSpan.FromSeconds(5));
+            server.HasExited.Should().BeFalse(server.Output);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+}

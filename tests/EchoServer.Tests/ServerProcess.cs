@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace EchoServer.Tests;
+
+/// <summary>
+/// The real <c>echoserver</c> process, started from the test output directory. Captures stdout and
+/// stderr line by line, learns the port from the <c>listening on …</c> log line (so port 0 can be used
+/// and there are no port races), and kills the process by PID on dispose if it is still running.
+/// Every wait is bounded.
+/// </summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly Process _process;
+    private readonly Lock _gate = new();
+    private readonly List<string> _stdout = [];
+    private readonly List<string> _stderr = [];
+    private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(Process process)
+    {
+        _process = process;
+    }
+
+    /// <summary>The apphost built next to the tests by the ProjectReference.</summary>
+    public static string ServerPath => Path.Combine(AppContext.BaseDirectory, "echoserver");
+
+    public int Pid { get; private set; }
+
+    /// <summary>The endpoint from the server's <c>listening on …</c> line (only after <see cref="StartAsync(string[])"/>).</summary>
+    public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
+
+    public int Port => EndPoint.Port;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public IReadOnlyList<string> StdoutLines
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _stdout];
+            }
+        }
+    }
+
+    public IReadOnlyList<string> StderrLines
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _stderr];
+            }
+        }
+    }
+
+    /// <summary>Stdout and stderr, for failure messages.</summary>
+    public string Output => $"stdout:\n{string.Join('\n', StdoutLines)}\nstderr:\n{string.Join('\n', StderrLines)}";
+
+    /// <summary>Starts <c>echoserver --bind 127.0.0.1:0</c> (unless <paramref name="args"/> has its own --bind) and waits until it listens.</summary>
+    public static Task<ServerProcess> StartAsync(params string[] args)
+    {
+        var hasBind = args.Any(a => a is "--bind" or "-b");
+        return StartAsync(ServerPath, hasBind ? args : ["--bind", "127.0.0.1:0", .. args]);
+    }
+
+    /// <summary>Starts <paramref name="fileName"/> (the server, or a shell that execs it) and waits until it listens.</summary>
+    public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> args)
+    {
+        var server = Launch(fileName, args);
+        try
+        {
+            using var timeout = new CancellationTokenSource(StartTimeout);
+            var exited = server._process.WaitForExitAsync(timeout.Token);
+            var listening = server._listening.Task.WaitAsync(timeout.Token);
+            var first = await Task.WhenAny(listening, exited);
+            if (first == listening && listening.IsCompletedSuccessfully)
+            {
+                server.EndPoint = listening.Result;
+                return server;
+            }
+
+            if (exited.IsCompletedSuccessfully)
+            {
+                throw new InvalidOperationException(
+                    $"echoserver exited with code {server._process.ExitCode} before listening.\n{server.Output}");
+            }
+
+            throw new TimeoutException($"echoserver did not log 'listening on' within {StartTimeout}.\n{server.Output}");
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <c>echoserver</c> with exactly <paramref name="args"/> and waits (bounded) for it to exit.</summary>
+    public static async Task<ServerProcess> RunToExitAsync(params string[] args)
+    {
+        var server = Launch(ServerPath, args);
+        try
+        {
+            await server.WaitForExitAsync(ExitTimeout);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static ServerProcess Launch(string fileName, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = info };
+        var server = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => server.OnLine(e.Data, isError: false);
+        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data, isError: true);
+        process.Start();
+        server.Pid = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    private void OnLine(string? line, bool isError)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            (isError ? _stderr : _stdout).Add(line);
+        }
+
+        if (!isError && ListeningLine().Match(line) is { Success: true } match
+            && IPEndPoint.TryParse(match.Groups["ep"].Value, out var endPoint))
+        {
+            _listening.TrySetResult(endPoint);
+        }
+    }
+
+    /// <summary>Waits until the process has exited and its output is read; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"echoserver (pid {Pid}) did not exit within {timeout}.\n{Output}");
+        }
+    }
+
+    /// <summary>Sends a signal by PID with the <c>kill</c> command.</summary>
+    public async Task SendSignalAsync(string signal)
+    {
+        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        info.ArgumentList.Add($"-{signal}");
+        info.ArgumentList.Add(Pid.ToString(CultureInfo.InvariantCulture));
+        using var kill = Process.Start(info) ?? throw new InvalidOperationException("could not start kill");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await kill.WaitForExitAsync(cts.Token);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"kill -{signal} {Pid} failed ({kill.ExitCode}): {await kill.StandardError.ReadToEndAsync(cts.Token)}");
+        }
+    }
+
+    /// <summary>Resident set size from /proc/PID/status (VmRSS).</summary>
+    public long ReadRssBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                var kb = line["VmRSS:".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"no VmRSS in /proc/{Pid}/status");
+    }
+
+    /// <summary>User plus system CPU time from /proc/PID/stat (fields 14 and 15, in clock ticks).</summary>
+    public TimeSpan ReadCpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+
+        // Field 2 (comm) is in parentheses and may contain spaces; fields from 3 on follow the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var utime = long.Parse(fields[14 - 3], CultureInfo.InvariantCulture);
+        var stime = long.Parse(fields[15 - 3], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds((utime + stime) / (double)ClockTicksPerSecond.Value);
+    }
+
+    private static readonly Lazy<long> ClockTicksPerSecond = new(() =>
+    {
+        try
+        {
+            var info = new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false };
+            using var getconf = Process.Start(info)!;
+            var text = getconf.StandardOutput.ReadToEnd();
+            getconf.WaitForExit(5000);
+            return long.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return 100;
+        }
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: false);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync(cts.Token);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        catch (OperationCanceledException)
+        {
+            // SIGKILL was sent; nothing more we can do without hanging.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    [GeneratedRegex(@"listening on (?<ep>\S+) \(")]
+    private static partial Regex ListeningLine();
+}

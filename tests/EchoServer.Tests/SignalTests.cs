@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>SIGTERM and SIGINT stop the server in order: connections closed, exit code 0, quickly.</summary>
+public sealed class SignalTests
+{
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task A_signal_with_a_client_connected_exits_0_within_2_seconds_and_the_client_sees_the_end(string signal)
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var client = await Client.ConnectAsync(server);
+        await Client.AssertEchoesAsync(client, "before the signal\n");
+
+        var clock = Stopwatch.StartNew();
+        await server.SendSignalAsync(signal);
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        clock.Stop();
+
+        server.ExitCode.Should().Be(0, server.Output);
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "SIG{0} must stop the server promptly", signal);
+        await ClientSeesEndAsync(client);
+    }
+
+    private static async Task ClientSeesEndAsync(Socket client)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var n = await client.ReceiveAsync(new byte[64], SocketFlags.None, cts.Token);
+            n.Should().Be(0, "the server closed the connection (EOF)");
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // A reset is also a clear end.
+        }
+    }
+}
