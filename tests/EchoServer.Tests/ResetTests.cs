@@ -52,11 +52,11 @@ public sealed class ResetTests
         }
 
         await Wait.UntilAsync(
-            () => server.StdoutLines.Count(l => l.Contains("closed connection", StringComparison.Ordinal)) >= clients,
+            () => server.StdoutLines.Count(l => l.Contains(" closed: ", StringComparison.Ordinal)) >= clients,
             TimeSpan.FromSeconds(10), $"the server has closed all {clients} reset connections", () => server.Output);
 
-        server.StdoutLines.Where(l => l.Contains("closed connection", StringComparison.Ordinal))
-            .Should().OnlyContain(l => l.Contains("client reset", StringComparison.Ordinal), "a reset is reported as one:\n{0}", server.Output);
+        server.StdoutLines.Where(l => l.Contains(" closed: ", StringComparison.Ordinal))
+            .Should().OnlyContain(l => l.Contains("closed: ClientReset", StringComparison.Ordinal), "a reset is reported as one:\n{0}", server.Output);
         await Client.AssertEchoesAsync(server, "still here\n");
         server.HasExited.Should().BeFalse(server.Output);
         server.Output.Should().NotContain("failed and was closed", "a reset is not a handler failure");
