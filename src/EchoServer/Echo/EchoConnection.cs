@@ -11,10 +11,11 @@ namespace EchoServer.Echo;
 /// </summary>
 /// <remarks>
 /// <para>Per wakeup: first flush what is owed, then read and echo until the kernel has no more data
-/// (or the fairness budget runs out, or the connection owes more than
-/// <see cref="EchoOptions.MaxPendingBytes"/>, in which case reading pauses until a writable event
-/// lets the debt shrink — that is how a client that sends without reading is pushed back by TCP
-/// flow control instead of by our memory).</para>
+/// or the fairness budget runs out. Each read goes straight back out from the loop's shared buffer;
+/// only a tail the kernel refuses is copied into a buffer of the connection's own, and then reading
+/// stops until a writable event lets that tail go out. So a client that sends without reading is
+/// pushed back by TCP flow control, not absorbed by our memory: a connection never keeps more than
+/// one read, at most <see cref="EchoOptions.MaxPendingBytes"/>.</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
 /// </remarks>
 internal sealed class EchoConnection : IReadinessHandler
@@ -57,15 +58,26 @@ internal sealed class EchoConnection : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (_pending.Count > 0 && !Flush(eventLoop))
+        if (_pending.Count > 0)
         {
-            return;
+            if (!Flush(eventLoop))
+            {
+                return;
+            }
+
+            if (_pending.Count > 0)
+            {
+                // The kernel's send buffer is still full: reading more would only move bytes from the
+                // kernel's receive queue into ours. Leave them there, so TCP's window pushes back on the
+                // client, and wait for the writable edge.
+                _readPaused = true;
+                return;
+            }
         }
 
         // Read on input edges, and after a pause for backpressure: edges that came while paused were
         // consumed unread. A writable-only edge otherwise has nothing to read, so skip the EAGAIN read.
-        if (!_peerFinished && _pending.Count < _context.Options.MaxPendingBytes
-            && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
+        if (!_peerFinished && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
             _readPaused = false;
             if (!ReadAndEcho(eventLoop, readiness))
@@ -96,7 +108,8 @@ internal sealed class EchoConnection : IReadinessHandler
     /// <returns>False if the connection was closed.</returns>
     private bool ReadAndEcho(EventLoop eventLoop, Readiness readiness)
     {
-        var buffer = _context.ReadBuffer;
+        // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
+        var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
         var counters = _context.Counters;
 
         // A short read means the receive queue is empty and later data raises a new edge (netty's
@@ -111,37 +124,22 @@ internal sealed class EchoConnection : IReadinessHandler
             {
                 counters.BytesReceived += n;
                 _lastActivityMs = eventLoop.NowMs;
-                if (_pending.Count == 0)
+                var written = _socket.Write(buffer[..n], out errno);
+                if (written < 0)
                 {
-                    var written = _socket.Write(buffer.AsSpan(0, n), out errno);
-                    if (written < 0)
+                    if (!errno.IsWouldBlock)
                     {
-                        if (!errno.IsWouldBlock)
-                        {
-                            return CloseOnError(eventLoop, errno);
-                        }
-
-                        written = 0;
+                        return CloseOnError(eventLoop, errno);
                     }
 
-                    counters.BytesSent += written;
-                    if (written < n)
-                    {
-                        _pending.Append(buffer.AsSpan(written, n - written));
-                    }
-                }
-                else
-                {
-                    _pending.Append(buffer.AsSpan(0, n));
-                    if (!Flush(eventLoop))
-                    {
-                        return false;
-                    }
+                    written = 0;
                 }
 
-                if (_pending.Count >= _context.Options.MaxPendingBytes)
+                counters.BytesSent += written;
+                if (written < n)
                 {
-                    // Stop reading; the writable edge that comes when the client reads resumes us.
+                    // Keep only the tail the kernel did not take, and stop reading until it has gone out.
+                    _pending.Keep(buffer[written..n]);
                     _readPaused = true;
                     return true;
                 }

@@ -7,8 +7,9 @@ internal sealed record EchoOptions
     public const int DefaultMaxPendingBytes = 256 * 1024;
 
     /// <summary>
-    /// While a connection owes its client more than this many bytes, the server stops reading from it,
-    /// so TCP flow control pushes back on a client that sends without reading.
+    /// The most bytes one connection keeps for a client that is not reading: reads are capped at this
+    /// size, and a connection that owes anything stops reading until it is paid, so TCP flow control
+    /// pushes back on a client that sends without reading.
     /// </summary>
     public int MaxPendingBytes { get; init; } = DefaultMaxPendingBytes;
 

@@ -1,10 +1,13 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace EchoServer.Echo;
 
 /// <summary>
-/// Bytes read from a client that the kernel has not yet taken back, in order. Holds a pooled
-/// array only while it is non-empty, so an idle or keeping-up connection owns no buffer at all.
+/// The tail of one read that the kernel did not take back, kept until it can be sent. A connection
+/// stops reading while it holds any (see <see cref="EchoConnection"/>), so there is never more than
+/// one tail: it is copied in once and sent from the front. The pooled array is held only while the
+/// tail is non-empty, so an idle or keeping-up connection owns no buffer at all.
 /// </summary>
 internal struct PendingOutput
 {
@@ -16,35 +19,20 @@ internal struct PendingOutput
 
     public readonly ReadOnlySpan<byte> Span => _buffer.AsSpan(_start, _end - _start);
 
-    public void Append(ReadOnlySpan<byte> bytes)
+    /// <summary>Keeps <paramref name="bytes"/>; only valid while nothing is pending.</summary>
+    public void Keep(ReadOnlySpan<byte> bytes)
     {
-        if (_buffer is null)
+        Debug.Assert(Count == 0, "a connection stops reading while it owes bytes, so there is only ever one tail");
+        _buffer ??= ArrayPool<byte>.Shared.Rent(bytes.Length);
+        if (_buffer.Length < bytes.Length)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(bytes.Length, 16 * 1024));
-            _start = _end = 0;
-        }
-        else if (_buffer.Length - _end < bytes.Length)
-        {
-            var count = Count;
-            if (_buffer.Length - count >= bytes.Length)
-            {
-                // Room exists once the already-sent prefix is dropped: slide the unsent bytes down.
-                _buffer.AsSpan(_start, count).CopyTo(_buffer);
-            }
-            else
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, count + bytes.Length));
-                _buffer.AsSpan(_start, count).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = bigger;
-            }
-
-            _start = 0;
-            _end = count;
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
         }
 
-        bytes.CopyTo(_buffer.AsSpan(_end));
-        _end += bytes.Length;
+        bytes.CopyTo(_buffer);
+        _start = 0;
+        _end = bytes.Length;
     }
 
     /// <summary>Drops <paramref name="count"/> sent bytes from the front; returns the array to the pool once empty.</summary>

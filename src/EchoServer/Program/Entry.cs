@@ -45,7 +45,7 @@ internal static class Entry
 
     private static readonly Option<int> MaxPendingOption = new("--max-pending-bytes")
     {
-        Description = "Bytes owed to one client before the server stops reading from it until the client reads",
+        Description = "Most bytes kept for one client that is not reading (reads are capped at this; reading stops while any are owed)",
         HelpName = "bytes",
         DefaultValueFactory = _ => EchoOptions.DefaultMaxPendingBytes,
     };
