@@ -49,6 +49,10 @@ internal unsafe struct SockAddr
 
     public static uint SizeV6 => (uint)sizeof(SockAddrIn6);
 
+    /// <summary>The running OS's AF_INET or AF_INET6 for <paramref name="endPoint"/>, for socket(2).</summary>
+    public static int FamilyOf(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? OsConstants.Current.AF_INET6 : OsConstants.Current.AF_INET;
+
     /// <summary>Encodes an endpoint for bind(2)/connect(2).</summary>
     /// <returns>The length to pass as <c>socklen_t</c>.</returns>
     public static uint Encode(IPEndPoint endPoint, out SockAddr addr) => Encode(endPoint, out addr, OsConstants.Current);

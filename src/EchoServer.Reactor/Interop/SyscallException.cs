@@ -32,6 +32,15 @@ public sealed class SyscallException : IOException
         Call = string.Empty;
     }
 
+    /// <summary>Throws for <paramref name="call"/> unless <paramref name="errno"/> is <see cref="Errno.None"/>.</summary>
+    public static void ThrowIfError(string call, Errno errno)
+    {
+        if (errno.Value != 0)
+        {
+            throw new SyscallException(call, errno);
+        }
+    }
+
     /// <summary>The name of the failed call, e.g. "epoll_ctl(ADD)".</summary>
     public string Call { get; }
 

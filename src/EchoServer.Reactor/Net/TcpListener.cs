@@ -33,7 +33,7 @@ public sealed class TcpListener : IStreamListener
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         var c = OsConstants.Current;
-        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? c.AF_INET6 : c.AF_INET;
+        var family = SockAddr.FamilyOf(endPoint);
         var fd = Libc.Socket(family, c.SOCK_STREAM, out var errno);
         if (fd < 0)
         {
@@ -42,16 +42,16 @@ public sealed class TcpListener : IStreamListener
 
         try
         {
-            Check("setsockopt(SO_REUSEADDR)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1));
+            SyscallException.ThrowIfError("setsockopt(SO_REUSEADDR)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1));
             if (reusePort)
             {
-                Check("setsockopt(SO_REUSEPORT)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEPORT, 1));
+                SyscallException.ThrowIfError("setsockopt(SO_REUSEPORT)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEPORT, 1));
             }
 
             var length = SockAddr.Encode(endPoint, out var addr);
-            Check("bind", Libc.Bind(fd, addr, length));
-            Check("listen", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
-            Check("getsockname", Libc.GetSockName(fd, out var bound));
+            SyscallException.ThrowIfError("bind", Libc.Bind(fd, addr, length));
+            SyscallException.ThrowIfError("listen", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
+            SyscallException.ThrowIfError("getsockname", Libc.GetSockName(fd, out var bound));
             return new TcpListener(fd, bound.Decode() ?? endPoint);
         }
         catch
@@ -82,14 +82,6 @@ public sealed class TcpListener : IStreamListener
         if (fd >= 0)
         {
             _ = Libc.Close(fd);
-        }
-    }
-
-    private static void Check(string call, Errno errno)
-    {
-        if (errno.Value != 0)
-        {
-            throw new SyscallException(call, errno);
         }
     }
 }

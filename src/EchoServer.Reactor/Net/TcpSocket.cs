@@ -31,7 +31,7 @@ public sealed class TcpSocket : IDisposable
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         var c = OsConstants.Current;
-        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? c.AF_INET6 : c.AF_INET;
+        var family = SockAddr.FamilyOf(endPoint);
         var fd = Libc.Socket(family, c.SOCK_STREAM, out var errno);
         if (fd < 0)
         {

@@ -96,7 +96,7 @@ public sealed class UdpSocket : IDisposable
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         var c = OsConstants.Current;
-        var family = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? c.AF_INET6 : c.AF_INET;
+        var family = SockAddr.FamilyOf(endPoint);
         var fd = Libc.Socket(family, c.SOCK_DGRAM, out var errno);
         if (fd < 0)
         {
@@ -106,8 +106,8 @@ public sealed class UdpSocket : IDisposable
         try
         {
             var length = SockAddr.Encode(endPoint, out var addr);
-            Check("bind", Libc.Bind(fd, addr, length));
-            Check("getsockname", Libc.GetSockName(fd, out var bound));
+            SyscallException.ThrowIfError("bind", Libc.Bind(fd, addr, length));
+            SyscallException.ThrowIfError("getsockname", Libc.GetSockName(fd, out var bound));
             return new UdpSocket(fd, bound.Decode() ?? endPoint);
         }
         catch
@@ -158,14 +158,6 @@ public sealed class UdpSocket : IDisposable
         if (fd >= 0)
         {
             _ = Libc.Close(fd);
-        }
-    }
-
-    private static void Check(string call, Errno errno)
-    {
-        if (errno.Value != 0)
-        {
-            throw new SyscallException(call, errno);
         }
     }
 }

@@ -64,8 +64,8 @@ public sealed class UnixListener : IStreamListener
 
             try
             {
-                Check($"listen({path})", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
-                Check($"lstat({path})", Libc.LStat(path, out var status));
+                SyscallException.ThrowIfError($"listen({path})", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
+                SyscallException.ThrowIfError($"lstat({path})", Libc.LStat(path, out var status));
                 return new UnixListener(fd, path, status.Inode);
             }
             catch
@@ -116,7 +116,7 @@ public sealed class UnixListener : IStreamListener
     {
         var c = OsConstants.Current;
         var inUse = new Errno(c.EADDRINUSE);
-        Check($"lstat({path})", Libc.LStat(path, out var status));
+        SyscallException.ThrowIfError($"lstat({path})", Libc.LStat(path, out var status));
         if (!status.Exists)
         {
             return; // Gone meanwhile; bind again.
@@ -152,14 +152,6 @@ public sealed class UnixListener : IStreamListener
         if (errno.Value != 0 && errno.Value != c.ENOENT)
         {
             throw new SyscallException($"unlink({path}) of a stale socket", errno);
-        }
-    }
-
-    private static void Check(string call, Errno errno)
-    {
-        if (errno.Value != 0)
-        {
-            throw new SyscallException(call, errno);
         }
     }
 }
