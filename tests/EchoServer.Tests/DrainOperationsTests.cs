@@ -12,7 +12,7 @@ public sealed class DrainOperationsTests
     public async Task A_client_streaming_8_MiB_through_SIGTERM_gets_every_byte_then_EOF_and_the_server_exits_0()
     {
         const int total = 8 * 1024 * 1024;
-        const int chunk = 64 * 1024;
+        const int chunk = 32 * 1024;
         var ct = TestContext.Current.CancellationToken;
         var data = new byte[total];
         new Random(8).NextBytes(data);
@@ -22,23 +22,35 @@ public sealed class DrainOperationsTests
         using var client = await Client.ConnectAsync(server);
         var timeout = TimeSpan.FromSeconds(30);
         var firstMiBBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long written = 0;
 
-        var writer = Task.Run(async () =>
+        // The writer paces itself (a 32 KiB chunk every ~2 ms, so 8 MiB takes about a second) on its own thread:
+        // unpaced, all 8 MiB would sit in the kernel's socket buffers before SIGTERM arrived, and the drain would
+        // find nothing still coming. Pacing is not synchronisation; the gaps stay far below the drain's 100 ms.
+        var writer = RunOnThread(() =>
         {
+            client.SendTimeout = (int)timeout.TotalMilliseconds;
             for (var offset = 0; offset < total; offset += chunk)
             {
-                await Client.SendAllAsync(client, data.AsMemory(offset, chunk), timeout);
+                var piece = data.AsSpan(offset, chunk);
+                while (!piece.IsEmpty)
+                {
+                    piece = piece[client.Send(piece)..];
+                }
+
+                Interlocked.Add(ref written, chunk);
+                Thread.Sleep(2);
             }
-        }, ct);
+        });
         var reader = Task.Run(async () =>
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var cts = new CancellationTokenSource(timeout);
-            var buffer = new byte[chunk];
+            var buffer = new byte[64 * 1024];
             long received = 0;
             while (received < total)
             {
-                var n = await client.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(chunk, total - received)), SocketFlags.None, cts.Token);
+                var n = await client.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, total - received)), SocketFlags.None, cts.Token);
                 n.Should().BePositive($"the server closed after {received} of {total} bytes");
                 hash.AppendData(buffer, 0, n);
                 received += n;
@@ -53,15 +65,36 @@ public sealed class DrainOperationsTests
 
         await firstMiBBack.Task.WaitAsync(timeout, ct);
         await server.SendSignalAsync("TERM");
+        await server.WaitForStdoutLineAsync(l => l.Contains("draining:", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the drain has begun");
+        var writtenAtDrain = Interlocked.Read(ref written);
 
         await writer;
         var (hash, end) = await reader;
+        writtenAtDrain.Should().BeLessThan(total, "the client must still be sending when the drain begins, or this test proves nothing");
         hash.Should().Be(sent, "every byte sent before and after SIGTERM comes back");
         end.Should().Be("EOF", "once the echo is done and the client is quiet, the drain closes it in order");
         await server.WaitForExitAsync(TimeSpan.FromSeconds(15));
         server.ExitCode.Should().Be(0, server.Output);
-        server.StdoutLines.Should().Contain(l => l.Contains("draining:", StringComparison.Ordinal));
         server.StdoutLines.Should().NotContain(l => l.Contains("shutdown timeout reached", StringComparison.Ordinal));
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a thread of its own (not the pool), as a task.</summary>
+    private static Task RunOnThread(Action action)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try
+            {
+                action();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }) { IsBackground = true }.Start();
+        return done.Task;
     }
 
     [Fact]
