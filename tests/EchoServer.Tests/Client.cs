@@ -89,6 +89,29 @@ internal static class Client
         }
     }
 
+    /// <summary>
+    /// Waits for the server to end the connection without sending anything more: returns "EOF" (a read
+    /// returned 0) or "reset" (ECONNRESET). Fails if data arrives, or with <see cref="TimeoutException"/> after <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<string> ReadEndAsync(Socket socket, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[256];
+        try
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            return n == 0 ? "EOF" : throw new InvalidOperationException($"expected the end of the connection, got {n} bytes");
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return "reset";
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the connection was still open after {timeout}");
+        }
+    }
+
     /// <summary>Sends <paramref name="text"/> and expects the same bytes back.</summary>
     public static async Task AssertEchoesAsync(Socket socket, string text, TimeSpan? timeout = null)
     {

@@ -21,6 +21,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly List<string> _stdout = [];
     private readonly List<string> _stderr = [];
     private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _listeningUnix = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(Process process)
     {
@@ -36,6 +37,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     public int Port => EndPoint.Port;
+
+    /// <summary>The socket path from a <c>listening on unix:…</c> line (only after <see cref="StartUnixAsync"/>).</summary>
+    public string? UnixPath { get; private set; }
 
     public bool HasExited => _process.HasExited;
 
@@ -77,29 +81,45 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> args)
     {
         var server = Launch(fileName, args);
+        server.EndPoint = await server.WaitUntilListeningAsync(server._listening.Task);
+        return server;
+    }
+
+    /// <summary>
+    /// Starts <c>echoserver --bind unix:<paramref name="path"/></c> plus <paramref name="args"/> and waits until it
+    /// logs <c>listening on unix:…</c>.
+    /// </summary>
+    public static async Task<ServerProcess> StartUnixAsync(string path, params string[] args)
+    {
+        var server = Launch(ServerPath, ["--bind", $"unix:{path}", .. args]);
+        server.UnixPath = await server.WaitUntilListeningAsync(server._listeningUnix.Task);
+        return server;
+    }
+
+    private async Task<T> WaitUntilListeningAsync<T>(Task<T> listeningLine)
+    {
         try
         {
             using var timeout = new CancellationTokenSource(StartTimeout);
-            var exited = server._process.WaitForExitAsync(timeout.Token);
-            var listening = server._listening.Task.WaitAsync(timeout.Token);
+            var exited = _process.WaitForExitAsync(timeout.Token);
+            var listening = listeningLine.WaitAsync(timeout.Token);
             var first = await Task.WhenAny(listening, exited);
             if (first == listening && listening.IsCompletedSuccessfully)
             {
-                server.EndPoint = listening.Result;
-                return server;
+                return listening.Result;
             }
 
             if (exited.IsCompletedSuccessfully)
             {
                 throw new InvalidOperationException(
-                    $"echoserver exited with code {server._process.ExitCode} before listening.\n{server.Output}");
+                    $"echoserver exited with code {_process.ExitCode} before listening.\n{Output}");
             }
 
-            throw new TimeoutException($"echoserver did not log 'listening on' within {StartTimeout}.\n{server.Output}");
+            throw new TimeoutException($"echoserver did not log 'listening on' within {StartTimeout}.\n{Output}");
         }
         catch
         {
-            await server.DisposeAsync();
+            await DisposeAsync();
             throw;
         }
     }
@@ -158,10 +178,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             (isError ? _stderr : _stdout).Add(line);
         }
 
-        if (!isError && ListeningLine().Match(line) is { Success: true } match
-            && IPEndPoint.TryParse(match.Groups["ep"].Value, out var endPoint))
+        if (!isError && ListeningLine().Match(line) is { Success: true } match)
         {
-            _listening.TrySetResult(endPoint);
+            var address = match.Groups["ep"].Value;
+            if (address.StartsWith("unix:", StringComparison.Ordinal))
+            {
+                _listeningUnix.TrySetResult(address["unix:".Length..]);
+            }
+            else if (IPEndPoint.TryParse(address, out var endPoint))
+            {
+                _listening.TrySetResult(endPoint);
+            }
         }
     }
 
@@ -177,6 +204,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         {
             throw new TimeoutException($"echoserver (pid {Pid}) did not exit within {timeout}.\n{Output}");
         }
+    }
+
+    /// <summary>Waits (bounded) until a stdout line satisfies <paramref name="match"/>, and returns it.</summary>
+    public async Task<string> WaitForStdoutLineAsync(Func<string, bool> match, TimeSpan timeout, string what)
+    {
+        string? found = null;
+        await Wait.UntilAsync(() => (found = StdoutLines.FirstOrDefault(match)) is not null, timeout, what, () => Output);
+        return found!;
     }
 
     /// <summary>Sends a signal by PID with the <c>kill</c> command.</summary>

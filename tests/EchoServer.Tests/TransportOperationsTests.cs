@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>UDP echo (--udp) and unix domain sockets (--bind unix:/path), on the real process.</summary>
+public sealed class TransportOperationsTests
+{
+    private static readonly TimeSpan UdpTimeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task Udp_echoes_each_datagram_including_an_empty_one_and_ignores_source_port_7()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ServerProcess.StartAsync("--udp", "--stats-interval", "200ms");
+        await server.WaitForStdoutLineAsync(l => l.Contains($"echoing UDP datagrams on 127.0.0.1:{server.Port}", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5), "UDP shares the TCP port");
+        var target = new IPEndPoint(IPAddress.Loopback, server.Port);
+
+        using (var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var big = new byte[1400];
+            new Random(1400).NextBytes(big);
+            byte[][] payloads = ["hello\n"u8.ToArray(), [], [0, 255, 0], big];
+            foreach (var payload in payloads)
+            {
+                await udp.SendToAsync(payload, SocketFlags.None, target, ct);
+                var buffer = new byte[65536];
+                using var cts = new CancellationTokenSource(UdpTimeout);
+                var result = await udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+                result.RemoteEndPoint.Should().Be(target, "the answer comes from the server's port");
+                buffer.AsSpan(0, result.ReceivedBytes).ToArray().Should().Equal(payload, "a datagram of {0} bytes comes back as it was", payload.Length);
+            }
+        }
+
+        using (var seven = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            try
+            {
+                seven.Bind(new IPEndPoint(IPAddress.Loopback, 7));
+            }
+            catch (SocketException e)
+            {
+                Assert.Fail($"could not bind UDP 127.0.0.1:7 as the source port ({e.SocketErrorCode}: {e.Message}); "
+                    + "this test needs root or CAP_NET_BIND_SERVICE and a free port 7");
+            }
+
+            await seven.SendToAsync("from the echo port"u8.ToArray(), SocketFlags.None, target, ct);
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            var answer = async () => await seven.ReceiveFromAsync(new byte[256], SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
+            await answer.Should().ThrowAsync<OperationCanceledException>("a datagram from source port 7 is never answered");
+        }
+
+        var stats = await server.WaitForStdoutLineAsync(l => StatsLine.Field(l, "udp_dropped") >= 1, TimeSpan.FromSeconds(10),
+            "the stats line counts the dropped datagram");
+        StatsLine.Field(stats, "udp_echoed").Should().Be(4, "the four answered datagrams are counted");
+        StatsLine.Field(stats, "udp_dropped").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_unix_socket_echoes_and_its_file_is_removed_after_SIGTERM()
+    {
+        var path = NewSocketPath();
+        try
+        {
+            await using var server = await ServerProcess.StartUnixAsync(path);
+            server.UnixPath.Should().Be(path);
+            File.Exists(path).Should().BeTrue("the socket file exists while the server listens");
+
+            using (var client = await ConnectUnixAsync(path))
+            {
+                await Client.AssertEchoesAsync(client, "over a unix socket\n");
+            }
+
+            await server.SendSignalAsync("TERM");
+            await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            server.ExitCode.Should().Be(0, server.Output);
+            File.Exists(path).Should().BeFalse("the server removes its socket file on exit");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_stale_socket_file_is_replaced_at_start()
+    {
+        var path = NewSocketPath();
+        try
+        {
+            MakeStaleSocket(path);
+            File.Exists(path).Should().BeTrue();
+            var stale = async () => await ConnectUnixAsync(path);
+            (await stale.Should().ThrowAsync<SocketException>("nothing listens on a stale socket")).Which.SocketErrorCode.Should().Be(SocketError.ConnectionRefused);
+
+            await using var server = await ServerProcess.StartUnixAsync(path);
+            using var client = await ConnectUnixAsync(path);
+            await Client.AssertEchoesAsync(client, "a fresh socket in the stale one's place\n");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_server_on_a_live_socket_path_exits_1_and_leaves_the_first_alone()
+    {
+        var path = NewSocketPath();
+        try
+        {
+            await using var first = await ServerProcess.StartUnixAsync(path);
+
+            await using var second = await ServerProcess.RunToExitAsync("--bind", $"unix:{path}");
+
+            second.ExitCode.Should().Be(1, second.Output);
+            second.StderrLines.Should().ContainSingle(second.Output).Which.Should().Contain("address already in use").And.Contain(path);
+            second.Output.Should().NotContain("   at ", "errors must not be stack traces");
+            using var client = await ConnectUnixAsync(path);
+            await Client.AssertEchoesAsync(client, "the first server still has its socket\n");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static string NewSocketPath() => Path.Combine("/tmp", $"echoserver-test-{Guid.NewGuid():N}.sock");
+
+    private static async Task<Socket> ConnectUnixAsync(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cts.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Leaves a socket file at <paramref name="path"/> with no listener, as a crashed server would. A .NET socket
+    /// deletes the file it bound when disposed, so it binds another name and the file is renamed first.
+    /// </summary>
+    private static void MakeStaleSocket(string path)
+    {
+        var bound = path + ".bound";
+        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(bound));
+            listener.Listen();
+            File.Move(bound, path);
+        }
+
+        File.Exists(bound).Should().BeFalse();
+    }
+}
