@@ -144,4 +144,42 @@ public sealed class EmfileTests
             sockets.ForEach(s => s.Dispose());
         }
     }
+
+    [Fact]
+    public async Task Out_of_descriptors_SIGTERM_still_drains_and_exits_0()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        await using var server = await ServerProcess.StartAsync(
+            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 4 * FileLimit; i++)
+            {
+                sockets.Add(await Client.ConnectAsync(server));
+                await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
+                var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
+                await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
+                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+                if (!echo.IsCompletedSuccessfully)
+                {
+                    break;
+                }
+            }
+
+            server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+
+            // Handling a signal needs the runtime to run managed code on a thread it may have to create, and
+            // creating a thread needs a descriptor: the server keeps some in reserve for exactly this.
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            await server.SendSignalAsync("TERM");
+            await server.WaitForExitAsync(TimeSpan.FromSeconds(5));
+            server.ExitCode.Should().Be(0, server.Output);
+            stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
 }

@@ -230,9 +230,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Resident set size from /proc/PID/status (VmRSS).</summary>
+    private static bool HasProcFs => File.Exists("/proc/self/stat");
+
+    /// <summary>Resident set size from /proc/PID/status (VmRSS); where there is no /proc (macOS), from the OS via Process.</summary>
     public long ReadRssBytes()
     {
+        if (!HasProcFs)
+        {
+            using var process = Process.GetProcessById(Pid);
+            return process.WorkingSet64;
+        }
+
         foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
@@ -248,6 +256,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>User plus system CPU time from /proc/PID/stat (fields 14 and 15, in clock ticks).</summary>
     public TimeSpan ReadCpuTime()
     {
+        if (!HasProcFs)
+        {
+            using var process = Process.GetProcessById(Pid);
+            return process.TotalProcessorTime;
+        }
+
         var stat = File.ReadAllText($"/proc/{Pid}/stat");
 
         // Field 2 (comm) is in parentheses and may contain spaces; fields from 3 on follow the last ')'.

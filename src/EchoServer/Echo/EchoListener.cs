@@ -17,7 +17,9 @@ namespace EchoServer.Echo;
 /// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
 /// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
 /// logging once per burst (tokio#3529, hyper's sleep_on_errors and libuv's EMFILE notes describe the
-/// same trap). Existing connections are served meanwhile.</para>
+/// same trap). Existing connections are served meanwhile. A <see cref="DescriptorReserve"/> is released
+/// for the back-off, so the runtime keeps room to start threads (a SIGTERM must still stop the server),
+/// and re-acquired before accepting again.</para>
 /// <para>Over --max-connections a new client is accepted and closed at once rather than left in the
 /// backlog: in the backlog it would wait with no answer (its SYN was already acknowledged by the
 /// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing
@@ -28,6 +30,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int FirstBackoffMs = 10;
     private const int MaxBackoffMs = 1000;
 
+    private readonly DescriptorReserve _reserve = new();
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -152,6 +155,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
     private void BackOff(EventLoop eventLoop, Errno errno)
     {
+        // Out of descriptors: hand the reserve back, so the runtime can still start a thread (to run a
+        // signal handler, say) while we wait. It is taken back before the next accept.
+        _reserve.Release();
         _backoffMs = _backoffMs == 0 ? FirstBackoffMs : Math.Min(_backoffMs * 2, MaxBackoffMs);
         if (_failedAttempts++ == 0)
         {
@@ -162,12 +168,25 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         eventLoop.AddTimer(TimeSpan.FromMilliseconds(_backoffMs), loop =>
         {
             _timerArmed = false;
-            if (loop.IsRegistered(Token))
+            if (!loop.IsRegistered(Token))
+            {
+                return;
+            }
+
+            if (_reserve.TryAcquire())
             {
                 AcceptPending(loop);
+            }
+            else
+            {
+                BackOff(loop, errno);
             }
         });
     }
 
-    public void Dispose() => listener.Dispose();
+    public void Dispose()
+    {
+        listener.Dispose();
+        _reserve.Dispose();
+    }
 }
