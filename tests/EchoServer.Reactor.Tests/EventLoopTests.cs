@@ -407,4 +407,35 @@ public sealed class EventLoopTests
         var act = () => loop.RunOnce(0);
         act.Should().Throw<ObjectDisposedException>();
     }
+
+    [Fact]
+    public void Dispose_reaches_every_handler_the_waker_and_the_poller_even_when_a_handler_dispose_throws()
+    {
+        var poller = new FakePoller();
+        var loop = new EventLoop(poller);
+        var first = new RecordingHandler("first");
+        var last = new RecordingHandler("last");
+        loop.Register(100, Interest.Readable, first);
+        var faultyToken = loop.Register(101, Interest.Readable, new ThrowingOnDisposeHandler());
+        loop.Register(102, Interest.Readable, last);
+        var failures = new List<(Token Token, Exception Error)>();
+        loop.HandlerFailed += (token, error) => failures.Add((token, error));
+
+        loop.Dispose();
+
+        first.DisposeCount.Should().Be(1);
+        last.DisposeCount.Should().Be(1);
+        failures.Should().ContainSingle().Which.Token.Should().Be(faultyToken);
+        poller.Waker!.IsDisposed.Should().BeTrue();
+        poller.IsDisposed.Should().BeTrue();
+    }
+
+    private sealed class ThrowingOnDisposeHandler : IReadinessHandler
+    {
+        public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
+        {
+        }
+
+        public void Dispose() => throw new InvalidOperationException("dispose failed");
+    }
 }

@@ -274,7 +274,16 @@ public sealed class EventLoop : IDisposable
                 // The fd may already be gone (a handler closed it without deregistering); closing is all that is left.
             }
 
-            handler?.Dispose();
+            try
+            {
+                handler?.Dispose();
+            }
+#pragma warning disable CA1031 // Shutdown must reach every handler, the waker and the poller even if one handler's Dispose fails.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                HandlerFailed?.Invoke(token, ex);
+            }
         }
 
         _waker.Dispose();
