@@ -8,6 +8,7 @@ namespace EchoServer.Echo;
 internal sealed class ConnectionGate(int limit)
 {
     private int _open;
+    private long _rejectedInBurst;
 
     /// <summary>Connections open now, over all reactors.</summary>
     public int Open => Volatile.Read(ref _open);
@@ -26,4 +27,11 @@ internal sealed class ConnectionGate(int limit)
 
     /// <summary>Counts a closed connection out.</summary>
     public void Exit() => Interlocked.Decrement(ref _open);
+
+    /// <summary>Counts a connection turned away; 1 means it is the first of a burst (warn once per burst, not per reactor).</summary>
+    public long CountRejection() => Interlocked.Increment(ref _rejectedInBurst);
+
+    /// <summary>Ends a burst of rejections (a connection was let in).</summary>
+    /// <returns>How many were turned away in the burst; 0 if there was none.</returns>
+    public long EndRejectionBurst() => Volatile.Read(ref _rejectedInBurst) == 0 ? 0 : Interlocked.Exchange(ref _rejectedInBurst, 0);
 }

@@ -34,7 +34,6 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
-    private long _rejectedInBurst;
 
     public Token Token { get; set; }
 
@@ -89,10 +88,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                 continue;
             }
 
-            if (_rejectedInBurst > 0)
+            if (context.Gate.EndRejectionBurst() is var rejected and > 0)
             {
-                EchoLog.LimitCleared(context.Logger, _rejectedInBurst);
-                _rejectedInBurst = 0;
+                EchoLog.LimitCleared(context.Logger, rejected);
             }
 
             if (!Adopt(eventLoop, fd))
@@ -113,7 +111,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
 
         context.Counters.Rejected++;
-        if (_rejectedInBurst++ == 0)
+        if (context.Gate.CountRejection() == 1)
         {
             EchoLog.LimitReached(context.Logger, context.Options.MaxConnections);
         }
