@@ -62,7 +62,6 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
             eventLoop.Deregister(Udp.Token);
             Udp.Dispose();
         }
-        EchoLog.Draining(context.Logger, context.Counters.Active, (long)context.Options.ShutdownTimeout.TotalMilliseconds);
         if (context.Counters.Active == 0)
         {
             eventLoop.Stop();

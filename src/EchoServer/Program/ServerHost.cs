@@ -90,6 +90,7 @@ internal static class ServerHost
             }
 
             signal.Cancel = true;
+            EchoLog.Draining(logger, services[0].Context.Gate.Open, (long)settings.Echo.ShutdownTimeout.TotalMilliseconds);
             foreach (var service in services)
             {
                 service.Loop.Post(_ => service.BeginDrain());
