@@ -95,6 +95,7 @@ public sealed class EmfileTests
             stuck.ForEach(s => s.Socket.Dispose());
         }
     }
+
     [Fact]
     public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving()
     {
@@ -104,21 +105,7 @@ public sealed class EmfileTests
         var sockets = new List<Socket>();
         try
         {
-            // Fill the descriptor table: connect until the server warns that accept failed.
-            for (var i = 0; i < 4 * FileLimit; i++)
-            {
-                sockets.Add(await Client.ConnectAsync(server));
-                await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
-                var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
-                await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
-                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
-                if (!echo.IsCompletedSuccessfully)
-                {
-                    break;
-                }
-            }
-
-            server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+            await FillDescriptorTableAsync(server, sockets);
 
             // Stay out of descriptors, idle but for the listener's retries, for longer than the runtime keeps idle
             // helper threads (the tiered JIT's background worker exits after 4 s idle and is re-created on demand):
@@ -154,20 +141,7 @@ public sealed class EmfileTests
         var sockets = new List<Socket>();
         try
         {
-            for (var i = 0; i < 4 * FileLimit; i++)
-            {
-                sockets.Add(await Client.ConnectAsync(server));
-                await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
-                var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
-                await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
-                    TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
-                if (!echo.IsCompletedSuccessfully)
-                {
-                    break;
-                }
-            }
-
-            server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+            await FillDescriptorTableAsync(server, sockets);
 
             // Handling a signal needs the runtime to run managed code on a thread it may have to create, and
             // creating a thread needs a descriptor: the server keeps some in reserve for exactly this.
@@ -181,5 +155,24 @@ public sealed class EmfileTests
         {
             sockets.ForEach(s => s.Dispose());
         }
+    }
+
+    /// <summary>Connects clients (each echoed once) until the server warns that accept failed: its descriptor table is full.</summary>
+    private static async Task FillDescriptorTableAsync(ServerProcess server, List<Socket> sockets)
+    {
+        for (var i = 0; i < 4 * FileLimit; i++)
+        {
+            sockets.Add(await Client.ConnectAsync(server));
+            await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
+            var echo = Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30));
+            await Wait.UntilAsync(() => echo.IsCompleted || server.StdoutLines.Any(l => l.Contains("accept failed", StringComparison.Ordinal)) || server.HasExited,
+                TimeSpan.FromSeconds(10), $"client {i} is echoed or the server warns that accept failed", () => server.Output);
+            if (!echo.IsCompletedSuccessfully)
+            {
+                break;
+            }
+        }
+
+        server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
     }
 }
