@@ -20,3 +20,16 @@ public interface IStreamListener : IDisposable
     /// <returns>The connected socket's fd, or -1.</returns>
     int Accept(out Errno errno);
 }
+
+/// <summary>Conveniences over <see cref="IStreamListener"/>.</summary>
+public static class StreamListenerExtensions
+{
+    /// <summary>Accepts one pending connection and wraps it in a <see cref="TcpSocket"/> (any stream socket).</summary>
+    /// <returns>The socket, or null with <paramref name="errno"/> set (EAGAIN when the queue is empty).</returns>
+    public static TcpSocket? AcceptSocket(this IStreamListener listener, out Errno errno)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        var fd = listener.Accept(out errno);
+        return fd < 0 ? null : new TcpSocket(fd);
+    }
+}

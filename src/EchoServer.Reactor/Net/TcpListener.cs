@@ -67,13 +67,6 @@ public sealed class TcpListener : IStreamListener
     /// <returns>The connected socket's fd, or -1.</returns>
     public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
 
-    /// <summary>Accepts one pending connection and wraps it in a <see cref="TcpSocket"/>.</summary>
-    /// <returns>The stream, or null with <paramref name="errno"/> set.</returns>
-    public TcpSocket? AcceptSocket(out Errno errno)
-    {
-        var fd = Libc.Accept(_fd, out _, out errno);
-        return fd < 0 ? null : new TcpSocket(fd);
-    }
 
     /// <summary>Closes the listening socket.</summary>
     public void Dispose()

@@ -84,13 +84,6 @@ public sealed class UnixListener : IStreamListener
     /// <inheritdoc/>
     public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
 
-    /// <summary>Accepts one pending connection and wraps it in a <see cref="TcpSocket"/> (a stream socket).</summary>
-    /// <returns>The stream, or null with <paramref name="errno"/> set.</returns>
-    public TcpSocket? AcceptSocket(out Errno errno)
-    {
-        var fd = Libc.Accept(_fd, out _, out errno);
-        return fd < 0 ? null : new TcpSocket(fd);
-    }
 
     /// <summary>Removes the socket file (if it is still ours) and closes the listening socket.</summary>
     public void Dispose()

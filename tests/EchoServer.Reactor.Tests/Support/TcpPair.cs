@@ -15,7 +15,7 @@ internal sealed class TcpPair : IDisposable
         Peer = peer;
     }
 
-    /// <summary>The server side, from <see cref="TcpListener.AcceptSocket"/>.</summary>
+    /// <summary>The server side, from <see cref="StreamListenerExtensions.AcceptSocket"/>.</summary>
     public TcpSocket Accepted { get; }
 
     /// <summary>The client side, from <see cref="TcpSocket.Connect"/>.</summary>
