@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -214,20 +215,23 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return found!;
     }
 
-    /// <summary>Sends a signal by PID with the <c>kill</c> command.</summary>
-    public async Task SendSignalAsync(string signal)
+    /// <summary>Sends a signal by PID with kill(2) (no dependency on a <c>kill</c> binary, which minimal images lack).</summary>
+    /// <param name="signal">TERM, INT or KILL (the same numbers on Linux and macOS).</param>
+    public Task SendSignalAsync(string signal)
     {
-        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        info.ArgumentList.Add($"-{signal}");
-        info.ArgumentList.Add(Pid.ToString(CultureInfo.InvariantCulture));
-        using var kill = Process.Start(info) ?? throw new InvalidOperationException("could not start kill");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await kill.WaitForExitAsync(cts.Token);
-        if (kill.ExitCode != 0)
+        var number = signal switch
         {
-            throw new InvalidOperationException(
-                $"kill -{signal} {Pid} failed ({kill.ExitCode}): {await kill.StandardError.ReadToEndAsync(cts.Token)}");
+            "TERM" => 15,
+            "INT" => 2,
+            "KILL" => 9,
+            _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "TERM, INT or KILL"),
+        };
+        if (NativeSignals.Kill(Pid, number) != 0)
+        {
+            throw new InvalidOperationException($"kill({Pid}, SIG{signal}) failed: errno {Marshal.GetLastPInvokeError()}");
         }
+
+        return Task.CompletedTask;
     }
 
     private static bool HasProcFs => File.Exists("/proc/self/stat");
@@ -314,4 +318,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     [GeneratedRegex(@"listening on (?<ep>\S+) \(")]
     private static partial Regex ListeningLine();
+}
+
+/// <summary>kill(2), for sending signals to the server under test.</summary>
+internal static partial class NativeSignals
+{
+    // int kill(pid_t pid, int sig);
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
 }
