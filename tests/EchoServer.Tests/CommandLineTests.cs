@@ -47,6 +47,26 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task With_udp_the_error_names_the_protocol_whose_port_is_taken()
+    {
+        using var tcpHolder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        tcpHolder.Start();
+        var tcpTaken = $"127.0.0.1:{((IPEndPoint)tcpHolder.LocalEndpoint).Port}";
+        using var udpHolder = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var udpTaken = $"127.0.0.1:{((IPEndPoint)udpHolder.Client.LocalEndPoint!).Port}";
+
+        await using var tcpServer = await ServerProcess.RunToExitAsync("--bind", tcpTaken, "--udp");
+        await using var udpServer = await ServerProcess.RunToExitAsync("--bind", udpTaken, "--udp");
+
+        tcpServer.ExitCode.Should().Be(1, tcpServer.Output);
+        tcpServer.StderrLines.Should().ContainSingle(tcpServer.Output)
+            .Which.Should().Contain($"cannot listen on {tcpTaken}").And.NotContain("UDP");
+        udpServer.ExitCode.Should().Be(1, udpServer.Output);
+        udpServer.StderrLines.Should().ContainSingle(udpServer.Output)
+            .Which.Should().Contain($"cannot listen on UDP {udpTaken}");
+    }
+
+    [Fact]
     public async Task Help_exits_0_and_lists_the_options()
     {
         await using var server = await ServerProcess.RunToExitAsync("--help");

@@ -18,6 +18,7 @@ internal static class ServerHost
     public static int Run(ServerSettings settings, ILogger logger, string name)
     {
         var services = new List<EchoService>();
+        var binding = string.Empty; // "UDP " while the UDP socket is being bound, for the error message
         try
         {
             var endPoint = settings.EndPoint;
@@ -42,7 +43,9 @@ internal static class ServerHost
                 if (settings.Udp && i == 0)
                 {
                     // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
+                    binding = "UDP ";
                     service.AddUdp(UdpSocket.Bind(endPoint));
+                    binding = string.Empty;
                 }
             }
 
@@ -51,8 +54,7 @@ internal static class ServerHost
         catch (SyscallException e) when (e.Call.StartsWith("bind", StringComparison.Ordinal) || e.Call is "listen" or "socket"
             || e.Call.StartsWith("setsockopt(SO_REUSE", StringComparison.Ordinal))
         {
-            var protocol = services.Count > 0 && settings.Udp && services[0].Udp is null && settings.UnixPath is null ? "UDP " : string.Empty;
-            Console.Error.WriteLine($"{name}: cannot listen on {protocol}{settings.Address}: {Describe(e.Errno)}");
+            Console.Error.WriteLine($"{name}: cannot listen on {binding}{settings.Address}: {Describe(e.Errno)}");
             return ExitCodes.Failure;
         }
         catch (ArgumentException e) when (settings.UnixPath is not null)
