@@ -14,9 +14,7 @@ public sealed class EmfileTests
     [Fact]
     public async Task Out_of_descriptors_the_server_keeps_serving_does_not_spin_warns_once_and_recovers()
     {
-        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        await using var server = await ServerProcess.StartAsync(
-            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        await using var server = await StartWithFileLimitAsync();
         int AcceptFailedLines() =>
             server.StdoutLines.Concat(server.StderrLines).Count(l => l.Contains("accept failed", StringComparison.Ordinal));
 
@@ -99,9 +97,7 @@ public sealed class EmfileTests
     [Fact]
     public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving()
     {
-        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        await using var server = await ServerProcess.StartAsync(
-            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        await using var server = await StartWithFileLimitAsync();
         var sockets = new List<Socket>();
         try
         {
@@ -135,9 +131,7 @@ public sealed class EmfileTests
     [Fact]
     public async Task Out_of_descriptors_SIGTERM_still_drains_and_exits_0()
     {
-        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        await using var server = await ServerProcess.StartAsync(
-            "/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        await using var server = await StartWithFileLimitAsync();
         var sockets = new List<Socket>();
         try
         {
@@ -174,5 +168,12 @@ public sealed class EmfileTests
         }
 
         server.StdoutLines.Should().Contain(l => l.Contains("accept failed", StringComparison.Ordinal), server.Output);
+    }
+
+    /// <summary>Starts the server under <c>ulimit -n</c> <see cref="FileLimit"/> (exec, so the PID is the server's).</summary>
+    private static Task<ServerProcess> StartWithFileLimitAsync()
+    {
+        var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        return ServerProcess.StartAsync("/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
     }
 }

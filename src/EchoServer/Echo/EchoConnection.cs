@@ -53,9 +53,6 @@ internal sealed class EchoConnection : IReadinessHandler
 
     internal EchoConnection? Previous { get; set; }
 
-    /// <summary>Bytes read from the client and not yet written back.</summary>
-    public int PendingBytes => _pending.Count;
-
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
         if (_pending.Count > 0)

@@ -37,8 +37,6 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
     public Token Token { get; set; }
 
-    public IStreamListener Listener => listener;
-
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
         if (!_timerArmed)

@@ -29,8 +29,6 @@ internal sealed class UdpEchoHandler(UdpSocket socket, EchoContext context, UdpR
 
     public UdpSocket Socket => socket;
 
-    public UdpRateLimiter Limiter => limiter;
-
     /// <summary>Datagrams answered.</summary>
     public long DatagramsEchoed => Volatile.Read(ref _echoed);
 
