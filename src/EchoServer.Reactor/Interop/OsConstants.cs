@@ -96,6 +96,9 @@ internal sealed record OsConstants
     public int FD_CLOEXEC { get; init; } = 1;
     public required int O_NONBLOCK { get; init; }
 
+    // <sys/resource.h>
+    public required int RLIMIT_NOFILE { get; init; }
+
     /// <summary>Linux, x86-64 and arm64 (asm-generic values; not valid for MIPS/SPARC/Alpha).</summary>
     public static readonly OsConstants Linux = new()
     {
@@ -106,7 +109,7 @@ internal sealed record OsConstants
         AF_INET6 = 10, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000,
         SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15, SO_ERROR = 4, SO_LINGER = 13,
         SO_SNDBUF = 7, SO_RCVBUF = 8, SO_NOSIGPIPE = 0, IPV6_V6ONLY = 26,
-        MSG_NOSIGNAL = 0x4000, SOMAXCONN = 4096, O_NONBLOCK = 0x800,
+        MSG_NOSIGNAL = 0x4000, SOMAXCONN = 4096, O_NONBLOCK = 0x800, RLIMIT_NOFILE = 7,
     };
 
     /// <summary>macOS: no accept4/SOCK_NONBLOCK; SIGPIPE suppressed per socket with SO_NOSIGPIPE.</summary>
@@ -119,7 +122,7 @@ internal sealed record OsConstants
         AF_INET6 = 30, SOCK_NONBLOCK = 0, SOCK_CLOEXEC = 0,
         SOL_SOCKET = 0xffff, SO_REUSEADDR = 0x4, SO_REUSEPORT = 0x200, SO_ERROR = 0x1007, SO_LINGER = 0x80,
         SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_NOSIGPIPE = 0x1022, IPV6_V6ONLY = 27,
-        MSG_NOSIGNAL = 0, SOMAXCONN = 128, O_NONBLOCK = 0x4,
+        MSG_NOSIGNAL = 0, SOMAXCONN = 128, O_NONBLOCK = 0x4, RLIMIT_NOFILE = 8,
     };
 
     /// <summary>FreeBSD 12+: accept4 and SOCK_NONBLOCK exist, with BSD values.</summary>
@@ -132,7 +135,7 @@ internal sealed record OsConstants
         AF_INET6 = 28, SOCK_NONBLOCK = 0x20000000, SOCK_CLOEXEC = 0x10000000,
         SOL_SOCKET = 0xffff, SO_REUSEADDR = 0x4, SO_REUSEPORT = 0x200, SO_ERROR = 0x1007, SO_LINGER = 0x80,
         SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_NOSIGPIPE = 0x800, IPV6_V6ONLY = 27,
-        MSG_NOSIGNAL = 0x20000, SOMAXCONN = 128, O_NONBLOCK = 0x4,
+        MSG_NOSIGNAL = 0x20000, SOMAXCONN = 128, O_NONBLOCK = 0x4, RLIMIT_NOFILE = 8,
     };
 
     /// <summary>The table of the OS this process runs on.</summary>

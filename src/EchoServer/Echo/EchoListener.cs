@@ -17,9 +17,10 @@ namespace EchoServer.Echo;
 /// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
 /// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
 /// logging once per burst (tokio#3529, hyper's sleep_on_errors and libuv's EMFILE notes describe the
-/// same trap). Existing connections are served meanwhile. A <see cref="DescriptorReserve"/> is released
-/// for the back-off, so the runtime keeps room to start threads (a SIGTERM must still stop the server),
-/// and re-acquired before accepting again.</para>
+/// same trap). Existing connections are served meanwhile. So that the runtime keeps descriptors to start
+/// threads (a SIGTERM must still stop the server), the listener does not even get that far: it pauses
+/// the same way once an accepted fd lands in the <see cref="DescriptorHeadroom"/> at the top of the
+/// table, and each retry first probes that there is room again.</para>
 /// <para>Over --max-connections a new client is accepted and closed at once rather than left in the
 /// backlog: in the backlog it would wait with no answer (its SYN was already acknowledged by the
 /// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing
@@ -30,7 +31,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int FirstBackoffMs = 10;
     private const int MaxBackoffMs = 1000;
 
-    private readonly DescriptorReserve _reserve = new();
+    private readonly DescriptorHeadroom _headroom = new();
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -69,7 +70,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                     continue;
                 }
 
-                BackOff(eventLoop, errno);
+                BackOff(eventLoop, errno, -1);
                 return;
             }
 
@@ -80,19 +81,27 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                 _backoffMs = 0;
             }
 
-            if (!context.Gate.TryEnter())
+            if (!context.Gate.TryEnter(out var burst))
             {
-                Reject(fd);
-                continue;
+                Reject(fd, burst);
+            }
+            else
+            {
+                if (burst > 0)
+                {
+                    EchoLog.LimitCleared(context.Logger, burst);
+                }
+
+                if (!Adopt(eventLoop, fd))
+                {
+                    return;
+                }
             }
 
-            if (context.Gate.EndRejectionBurst() is var rejected and > 0)
+            if (_headroom.IsInHeadroom(fd))
             {
-                EchoLog.LimitCleared(context.Logger, rejected);
-            }
-
-            if (!Adopt(eventLoop, fd))
-            {
+                // Every lower descriptor is taken: stop before the table is full (see DescriptorHeadroom).
+                BackOff(eventLoop, default, fd);
                 return;
             }
         }
@@ -100,7 +109,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         eventLoop.Schedule(Token, Readiness.Readable);
     }
 
-    private void Reject(int fd)
+    private void Reject(int fd, long placeInBurst)
     {
         using (var socket = new TcpSocket(fd))
         {
@@ -109,7 +118,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
 
         context.Counters.Rejected++;
-        if (context.Gate.CountRejection() == 1)
+        if (placeInBurst == 1)
         {
             EchoLog.LimitReached(context.Logger, context.Options.MaxConnections);
         }
@@ -133,7 +142,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             // epoll_ctl can fail with ENOMEM or ENOSPC (fs.epoll.max_user_watches): as short of resources as EMFILE.
             connection.Dispose();
             context.Gate.Exit();
-            BackOff(eventLoop, e.Errno);
+            BackOff(eventLoop, e.Errno, -1);
             return false;
         }
 
@@ -149,15 +158,23 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         return true;
     }
 
-    private void BackOff(EventLoop eventLoop, Errno errno)
+    /// <summary>Pauses accepting and retries on a doubling timer; warns once per burst.</summary>
+    /// <param name="eventLoop">The loop that owns the listener.</param>
+    /// <param name="errno">Why accepting failed, when it did.</param>
+    /// <param name="fdInHeadroom">The accepted fd that landed in the headroom, or -1.</param>
+    private void BackOff(EventLoop eventLoop, Errno errno, int fdInHeadroom)
     {
-        // Out of descriptors: hand the reserve back, so the runtime can still start a thread (to run a
-        // signal handler, say) while we wait. It is taken back before the next accept.
-        _reserve.Release();
         _backoffMs = _backoffMs == 0 ? FirstBackoffMs : Math.Min(_backoffMs * 2, MaxBackoffMs);
         if (_failedAttempts++ == 0)
         {
-            EchoLog.AcceptPaused(context.Logger, errno.ToString(), _backoffMs);
+            if (fdInHeadroom >= 0)
+            {
+                EchoLog.AcceptPausedNearLimit(context.Logger, fdInHeadroom, _headroom.Limit, _headroom.Headroom, _backoffMs);
+            }
+            else
+            {
+                EchoLog.AcceptPaused(context.Logger, errno.ToString(), _backoffMs);
+            }
         }
 
         _timerArmed = true;
@@ -169,13 +186,14 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                 return;
             }
 
-            if (_reserve.TryAcquire())
+            // Probing first keeps a retry from accepting into a table that is still full.
+            if (_headroom.HasRoom())
             {
                 AcceptPending(loop);
             }
             else
             {
-                BackOff(loop, errno);
+                BackOff(loop, errno, fdInHeadroom);
             }
         });
     }
@@ -183,6 +201,5 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     public void Dispose()
     {
         listener.Dispose();
-        _reserve.Dispose();
     }
 }

@@ -26,7 +26,7 @@ internal static partial class EchoLog
     public static partial void AcceptPaused(ILogger logger, string error, int delayMs);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information,
-        Message = "accepting again after {Attempts} failed accept attempts")]
+        Message = "accepting again after {Attempts} paused accept attempts")]
     public static partial void AcceptResumed(ILogger logger, int attempts);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "connection {Token:x} failed and was closed")]
@@ -64,4 +64,8 @@ internal static partial class EchoLog
     [LoggerMessage(EventId = 15, Level = LogLevel.Information,
         Message = "UDP: {Echoed} datagrams echoed; dropped {ForbiddenPort} from forbidden source ports, {RateLimited} rate limited, {SendFailed} unsendable")]
     public static partial void UdpStopped(ILogger logger, long echoed, long forbiddenPort, long rateLimited, long sendFailed);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning,
+        Message = "descriptors nearly exhausted (accepted fd {Fd}, limit {Limit}); pausing accepts to keep {Headroom} free for the runtime (existing connections keep being served), retrying in {DelayMs} ms")]
+    public static partial void AcceptPausedNearLimit(ILogger logger, int fd, int limit, int headroom, int delayMs);
 }

@@ -75,6 +75,9 @@ public class OsConstantsTests
         ["F_SETFL"] = (4, 4, 4),
         ["FD_CLOEXEC"] = (1, 1, 1),
         ["O_NONBLOCK"] = (0x800, 0x4, 0x4),
+
+        // resource (linux_like/linux/mod.rs RLIMIT_NOFILE via the asm-generic value; apple/mod.rs; freebsdlike/mod.rs)
+        ["RLIMIT_NOFILE"] = (7, 8, 8),
     };
 
     // <sys/event.h>: macOS apple/mod.rs, FreeBSD freebsdlike/freebsd/mod.rs (struct size: apple/mod.rs

@@ -40,6 +40,8 @@ public class StructLayoutTests
         { nameof(SockAddrIn6), nameof(SockAddrIn6.FlowInfo), 4 },
         { nameof(SockAddrIn6), nameof(SockAddrIn6.Address), 8 },
         { nameof(SockAddrIn6), nameof(SockAddrIn6.ScopeId), 24 },
+        { nameof(RLimit), nameof(RLimit.Current), 0 },
+        { nameof(RLimit), nameof(RLimit.Maximum), 8 },
     };
 
     public static TheoryData<string, int> Sizes() => new()
@@ -50,6 +52,7 @@ public class StructLayoutTests
         { nameof(SockAddrIn), 16 },
         { nameof(SockAddrIn6), 28 },
         { nameof(SockAddr), 28 },
+        { nameof(RLimit), 16 },
     };
 
     [Theory]
