@@ -62,6 +62,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             {
                 if (errno.IsWouldBlock)
                 {
+                    EndPauseBurst();
                     return;
                 }
 
@@ -74,12 +75,10 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                 return;
             }
 
-            if (_failedAttempts > 0)
-            {
-                EchoLog.AcceptResumed(context.Logger, _failedAttempts);
-                _failedAttempts = 0;
-                _backoffMs = 0;
-            }
+            // Progress: the next pause starts again from the shortest delay. The burst (and its one warning)
+            // lasts until the backlog is drained, so a server kept at its limit by churning clients does
+            // not log a pair of lines per client.
+            _backoffMs = 0;
 
             if (!context.Gate.TryEnter(out var burst))
             {
@@ -156,6 +155,15 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
 
         return true;
+    }
+
+    private void EndPauseBurst()
+    {
+        if (_failedAttempts > 0)
+        {
+            EchoLog.AcceptResumed(context.Logger, _failedAttempts);
+            _failedAttempts = 0;
+        }
     }
 
     /// <summary>Pauses accepting and retries on a doubling timer; warns once per burst.</summary>

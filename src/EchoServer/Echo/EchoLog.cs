@@ -26,7 +26,7 @@ internal static partial class EchoLog
     public static partial void AcceptPaused(ILogger logger, string error, int delayMs);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information,
-        Message = "accepting again after {Attempts} paused accept attempts")]
+        Message = "accepting again: every waiting client was accepted, after {Attempts} pause(s)")]
     public static partial void AcceptResumed(ILogger logger, int attempts);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "connection {Token:x} failed and was closed")]
