@@ -23,21 +23,29 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int getrlimit(int resource, out RLimit limit);
 
+    // int setrlimit(int resource, const struct rlimit *rlim);                       setrlimit(2)
+    [LibraryImport(Name, EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int setrlimit(int resource, in RLimit limit);
+
+    /// <summary>getrlimit(RLIMIT_NOFILE): the soft limit is one more than the highest descriptor number the process may get.</summary>
+    internal static Errno GetOpenFileLimits(out RLimit limits) =>
+        getrlimit(OsConstants.Current.RLIMIT_NOFILE, out limits) == 0 ? default : Errno.Last;
+
+    /// <summary>setrlimit(RLIMIT_NOFILE). Raising the soft limit up to the hard one needs no privilege.</summary>
+    internal static Errno SetOpenFileLimits(in RLimit limits) =>
+        setrlimit(OsConstants.Current.RLIMIT_NOFILE, limits) == 0 ? default : Errno.Last;
+
     /// <summary>
-    /// The soft RLIMIT_NOFILE: one more than the highest descriptor number open(2) and accept(2) may
-    /// return. RLIM_INFINITY (all ones on Linux, 2^63-1 on the BSDs) and anything beyond int.MaxValue
-    /// come back as int.MaxValue, since descriptors are ints.
+    /// The soft RLIMIT_NOFILE as an int: RLIM_INFINITY (all ones on Linux, 2^63-1 on the BSDs) and
+    /// anything beyond int.MaxValue come back as int.MaxValue, since descriptors are ints.
     /// </summary>
     /// <returns>The limit, or -1 with <paramref name="errno"/> set.</returns>
     internal static int GetOpenFileLimit(out Errno errno)
     {
-        if (getrlimit(OsConstants.Current.RLIMIT_NOFILE, out var limit) != 0)
-        {
-            errno = Errno.Last;
-            return -1;
-        }
-
-        errno = default;
-        return limit.Current > int.MaxValue ? int.MaxValue : (int)limit.Current;
+        errno = GetOpenFileLimits(out var limits);
+        return errno.Value != 0 ? -1 : ClampToInt(limits.Current);
     }
+
+    /// <summary>A descriptor count as an int, int.MaxValue standing for "more than an int can number".</summary>
+    internal static int ClampToInt(ulong value) => value > int.MaxValue ? int.MaxValue : (int)value;
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using EchoServer.Program;
+using EchoServer.Reactor.Net;
 
 namespace EchoServer.Bench;
 
@@ -135,6 +136,7 @@ internal static class BenchCommand
                 Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)),
                 Progress = TimeSpan.FromSeconds(parse.GetValue(progress) ?? (seconds >= 5 ? 1 : 0)),
             };
+            _ = OpenFileLimit.TryRaiseToHardLimit(out _, out _); // one descriptor per connection, as for the server
             return BenchRun.Execute(options, Console.Out, Console.Error, Name);
         });
         return command;

@@ -81,7 +81,7 @@ internal sealed class BenchRun
         EventLoop loop;
         try
         {
-            loop = new EventLoop(new EpollPoller(), Math.Clamp(options.Connections, 16, 1024));
+            loop = new EventLoop(PollerFactory.Create(PollerKind.Auto), Math.Clamp(options.Connections, 16, 1024));
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
         {

@@ -68,4 +68,7 @@ internal static partial class EchoLog
     [LoggerMessage(EventId = 16, Level = LogLevel.Warning,
         Message = "descriptors nearly exhausted (accepted fd {Fd}, limit {Limit}); pausing accepts to keep {Headroom} free for the runtime (existing connections keep being served), retrying in {DelayMs} ms")]
     public static partial void AcceptPausedNearLimit(ILogger logger, int fd, int limit, int headroom, int delayMs);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Debug, Message = "open-file limit raised from {Before} to {After} (the hard limit)")]
+    public static partial void OpenFileLimitRaised(ILogger logger, int before, int after);
 }

@@ -17,6 +17,12 @@ internal static class ServerHost
 {
     public static int Run(ServerSettings settings, ILogger logger, string name)
     {
+        // One descriptor per client: the usual soft limit of 1024 would cap the server near a thousand.
+        if (OpenFileLimit.TryRaiseToHardLimit(out var before, out var after))
+        {
+            EchoLog.OpenFileLimitRaised(logger, before, after);
+        }
+
         var services = new List<EchoService>();
         var binding = string.Empty; // "UDP " while the UDP socket is being bound, for the error message
         try

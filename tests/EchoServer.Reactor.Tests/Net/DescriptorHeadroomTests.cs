@@ -4,6 +4,7 @@ using FluentAssertions;
 
 namespace EchoServer.Reactor.Tests.Net;
 
+[Collection(nameof(OpenFileLimit))] // OpenFileLimitTests lowers the limit for a moment
 public class DescriptorHeadroomTests
 {
     [Fact]
