@@ -10,7 +10,7 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
 
     private static readonly string[] ResultKeys =
     [
-        "mode", "conns", "size", "duration_s", "msgs", "msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us",
+        "mode", "conns", "size", "depth", "duration_s", "msgs", "msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us",
         "errors", "mismatched", "connect_failures", "resets", "eof", "short",
     ];
 
@@ -29,6 +29,7 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
         result.Fields.Keys.Should().Equal(ResultKeys);
         result.Mode.Should().Be(mode);
         result.Count("conns").Should().Be(4);
+        result.Count("depth").Should().Be(mode == "pipeline" ? 16384 : 0, "depth is the pipeline's bytes in flight, 0 where nothing is pipelined");
         result.Count("errors").Should().Be(0);
         result.Count("mismatched").Should().Be(0);
         result.Count("short").Should().Be(0);

@@ -339,7 +339,7 @@ internal sealed class BenchRun
         var megabytes = seconds > 0 ? Stats.Bytes / seconds / 1e6 : 0;
         var latency = Stats.Latency;
         return string.Create(CultureInfo.InvariantCulture,
-            $"RESULT mode={BenchOptions.ModeName(Options.Mode)} conns={Options.Connections} size={Options.Size} duration_s={seconds:F2} " +
+            $"RESULT mode={BenchOptions.ModeName(Options.Mode)} conns={Options.Connections} size={Options.Size} depth={(Options.Mode == BenchMode.Pipeline ? Options.Depth : 0)} duration_s={seconds:F2} " +
             $"msgs={Stats.Messages} msgs_per_s={perSecond:F1} mb_per_s={megabytes:F3} " +
             $"p50_us={latency.ValueAt(0.50) / 1000.0:F1} p99_us={latency.ValueAt(0.99) / 1000.0:F1} p999_us={latency.ValueAt(0.999) / 1000.0:F1} " +
             $"errors={Stats.Errors} mismatched={Stats.Mismatched} connect_failures={Stats.ConnectFailures} resets={Stats.Resets} eof={Stats.Eof} short={Stats.Short}");
