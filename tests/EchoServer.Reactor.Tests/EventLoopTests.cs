@@ -281,6 +281,34 @@ public sealed class EventLoopTests
     }
 
     [Fact]
+    public void A_timer_never_fires_before_its_delay_has_passed()
+    {
+        // Millisecond deadlines counted from a truncated clock fire up to 1 ms early, which shows within a few
+        // dozen 3 ms timers started at arbitrary points of a millisecond. The loop is polled (timeout 0), as
+        // it is when other events keep it busy: a blocking wait would itself sleep past the deadline.
+        using var loop = new EventLoop(CreateNativePoller());
+        var shortest = TimeSpan.MaxValue;
+        for (var i = 0; i < 60; i++)
+        {
+            var fired = false;
+            var clock = Stopwatch.StartNew();
+            loop.AddTimer(TimeSpan.FromMilliseconds(3), _ =>
+            {
+                shortest = clock.Elapsed < shortest ? clock.Elapsed : shortest;
+                fired = true;
+            });
+            while (!fired && clock.Elapsed < Loopback.Patience)
+            {
+                loop.RunOnce(0);
+            }
+
+            fired.Should().BeTrue();
+        }
+
+        shortest.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(3));
+    }
+
+    [Fact]
     public void RunOnce_with_a_pending_timer_waits_no_longer_than_the_timer()
     {
         var poller = new FakePoller();
@@ -292,9 +320,10 @@ public sealed class EventLoopTests
             loop.RunOnce(50);
         }
 
+        // 201: the deadline is the exact time rounded up to a whole millisecond, so the wait may need one more.
         poller.WaitTimeouts.Should().HaveCount(3);
-        poller.WaitTimeouts[0].Should().BeInRange(0, 200);
-        poller.WaitTimeouts[1].Should().BeInRange(0, 200);
+        poller.WaitTimeouts[0].Should().BeInRange(0, 201);
+        poller.WaitTimeouts[1].Should().BeInRange(0, 201);
         poller.WaitTimeouts[2].Should().BeInRange(0, 50, "a shorter caller timeout wins");
     }
 

@@ -30,7 +30,14 @@ internal sealed class TimerQueue
     public TimerId Add(TimeSpan delay, Action<EventLoop> callback)
     {
         var id = ++_nextId;
-        var deadline = NowMs + (long)Math.Ceiling(Math.Max(0, delay.TotalMilliseconds));
+
+        // Round the deadline up from the exact time, not from NowMs: NowMs drops the fraction of the
+        // current millisecond, and a deadline of NowMs + delay could then fire up to 1 ms early. A timer
+        // never fires before its delay has passed (a zero delay is due at once).
+        var delayMs = delay.TotalMilliseconds;
+        var deadline = delayMs <= 0
+            ? NowMs
+            : (long)Math.Ceiling((Stopwatch.GetTimestamp() / (double)s_ticksPerMs) + delayMs);
         _callbacks.Add(id, callback);
         _heap.Enqueue(id, deadline);
         return new TimerId(id);
