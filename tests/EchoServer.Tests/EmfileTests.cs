@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -74,6 +76,13 @@ public sealed class EmfileTests
             PausedLines().Should().Be(1, "the warning is logged once per burst, not once per attempt:\n{0}", server.Output);
             server.StdoutLines.Should().NotContain(l => l.Contains("accepting again", StringComparison.Ordinal),
                 "clients still wait in the backlog, so the burst has not ended");
+
+            // It paused before the table was full (not on EMFILE): at an fd in the top quarter of 256, normally its
+            // first (192), higher only if the runtime held that one at the moment.
+            var pause = Regex.Match(server.Output, @"descriptors nearly exhausted \(accepted fd (\d+), limit (\d+)\)");
+            pause.Success.Should().BeTrue("the listener stops at the headroom, before accept fails:\n{0}", server.Output);
+            int.Parse(pause.Groups[1].Value, CultureInfo.InvariantCulture).Should().BeInRange(FileLimit - (FileLimit / 4), FileLimit - 1);
+            int.Parse(pause.Groups[2].Value, CultureInfo.InvariantCulture).Should().Be(FileLimit);
 
             // Free some descriptors: the backlogged clients get accepted and echoed within a few seconds.
             foreach (var socket in served.Take(10))
