@@ -15,8 +15,10 @@ namespace EchoServer.Reactor.Pollers;
 /// returned in the current batch are not scrubbed — the caller must drop them (the reactor does, by generation).</item>
 /// <item>Registering an fd twice without deregistering it is an error.</item>
 /// <item>Always deregister before close(2): epoll removes an fd only when every descriptor for its open file
-/// description is closed (epoll(7), Q6).</item>
-/// <item>Register, reregister and deregister are safe from any thread; <see cref="Wait"/> is for one thread at a time.</item>
+/// description is closed (epoll(7), Q6); kqueue forgets a closed fd, but the kqueue backend still counts it
+/// as registered, so registering the reused fd number would fail.</item>
+/// <item>Register, reregister and deregister are safe from any thread; <see cref="Wait"/> is for one thread at a
+/// time, and Dispose must not run while a Wait is in progress (the event buffer is freed).</item>
 /// </list>
 /// </remarks>
 public interface IPoller : IDisposable

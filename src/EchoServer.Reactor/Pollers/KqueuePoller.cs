@@ -195,11 +195,14 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         // Under the lock so a concurrent Dispose cannot close the kqueue (and let its fd number be
         // reused) between the check and the call. A failure cannot be acted upon by the waking thread.
+        // No EV_ADD (libuv's async.c does the same): if the waker was removed meanwhile, the kernel answers
+        // ENOENT, whereas EV_ADD would create a new EVFILT_USER event without EV_CLEAR, already triggered,
+        // that fires on every wait from then on (xnu kevent_register copies the flags of an added knote).
         lock (_lock)
         {
             if (!_disposed)
             {
-                _ = ApplyUser(ident, token, (ushort)(_k.EV_ADD | _k.EV_RECEIPT), _k.NOTE_TRIGGER);
+                _ = ApplyUser(ident, token, (ushort)_k.EV_RECEIPT, _k.NOTE_TRIGGER);
             }
         }
     }
