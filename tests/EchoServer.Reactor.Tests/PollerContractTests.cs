@@ -24,6 +24,7 @@ public abstract class PollerContractTests : IDisposable
 
     private readonly List<IDisposable> _owned = [];
     private readonly PollEvent[] _buffer = new PollEvent[64];
+    private readonly Lock _pollerLock = new();
     private IPoller? _poller;
 
     /// <summary>Creates the backend under test.</summary>
@@ -36,7 +37,20 @@ public abstract class PollerContractTests : IDisposable
     protected abstract bool ReportsWriteClosedOnLocalShutdownWrite { get; }
 
     /// <summary>The poller under test, created on first use and disposed with the test.</summary>
-    protected IPoller Poller => _poller ??= CreatePoller();
+    /// <remarks>
+    /// Under a lock: tests touch it from helper threads too, and an unguarded <c>??=</c> once let a helper
+    /// create a second poller, register there, and leave the test's wait on the first to time out.
+    /// </remarks>
+    protected IPoller Poller
+    {
+        get
+        {
+            lock (_pollerLock)
+            {
+                return _poller ??= CreatePoller();
+            }
+        }
+    }
 
     private T Own<T>(T resource)
         where T : IDisposable
@@ -220,11 +234,11 @@ public abstract class PollerContractTests : IDisposable
         waiting.Set();
         var clock = Stopwatch.StartNew();
         var n = Poller.Wait(_buffer, 5000);
+        registrar.Join(); // first, so a failed Register shows as itself
 
         n.Should().BeGreaterThan(0);
         _buffer.Take(n).Should().Contain(e => e.Token == T1);
         clock.ElapsedMilliseconds.Should().BeLessThan(4000);
-        registrar.Join();
     }
 
     // ---- tcp_listener.rs / tcp.rs / regressions.rs --------------------------------------------------

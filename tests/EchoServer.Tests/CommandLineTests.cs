@@ -52,18 +52,29 @@ public sealed class CommandLineTests
         using var tcpHolder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         tcpHolder.Start();
         var tcpTaken = $"127.0.0.1:{((IPEndPoint)tcpHolder.LocalEndpoint).Port}";
-        using var udpHolder = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        var udpTaken = $"127.0.0.1:{((IPEndPoint)udpHolder.Client.LocalEndPoint!).Port}";
-
         await using var tcpServer = await ServerProcess.RunToExitAsync("--bind", tcpTaken, "--udp");
-        await using var udpServer = await ServerProcess.RunToExitAsync("--bind", udpTaken, "--udp");
-
         tcpServer.ExitCode.Should().Be(1, tcpServer.Output);
         tcpServer.StderrLines.Should().ContainSingle(tcpServer.Output)
             .Which.Should().Contain($"cannot listen on {tcpTaken}").And.NotContain("UDP");
-        udpServer.ExitCode.Should().Be(1, udpServer.Output);
-        udpServer.StderrLines.Should().ContainSingle(udpServer.Output)
-            .Which.Should().Contain($"cannot listen on UDP {udpTaken}");
+
+        // Only the UDP port is held here, but the same TCP port number may be a concurrent test's client port
+        // (the two ephemeral ranges are one): then the TCP bind fails first, and the case is tried on another port.
+        for (var attempt = 1; ; attempt++)
+        {
+            using var udpHolder = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            var udpTaken = $"127.0.0.1:{((IPEndPoint)udpHolder.Client.LocalEndPoint!).Port}";
+            await using var udpServer = await ServerProcess.RunToExitAsync("--bind", udpTaken, "--udp");
+            var tcpCollision = udpServer.StderrLines.Any(l => l.Contains($"cannot listen on {udpTaken}", StringComparison.Ordinal));
+            if (tcpCollision && attempt < 5)
+            {
+                continue;
+            }
+
+            udpServer.ExitCode.Should().Be(1, udpServer.Output);
+            udpServer.StderrLines.Should().ContainSingle(udpServer.Output)
+                .Which.Should().Contain($"cannot listen on UDP {udpTaken}");
+            break;
+        }
     }
 
     [Fact]

@@ -44,15 +44,17 @@ internal static class ServerHost
                 // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
                 // spreads connections evenly instead of waking every loop for each (libuv#747).
                 var listener = TcpListener.Bind(endPoint!, settings.Backlog, reusePort: settings.Reactors > 1);
-                endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
-                service.AddListener(listener);
                 if (settings.Udp && i == 0)
                 {
                     // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
                     binding = "UDP ";
-                    service.AddUdp(UdpSocket.Bind(endPoint));
+                    var udp = BindUdpBeside(ref listener, endPoint!, settings);
                     binding = string.Empty;
+                    service.AddUdp(udp);
                 }
+
+                endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
+                service.AddListener(listener);
             }
 
             return RunLoops(services, settings, logger, settings.UnixPath is { } unix ? $"unix:{unix}" : endPoint!.ToString());
@@ -80,6 +82,31 @@ internal static class ServerHost
             foreach (var service in services)
             {
                 service.Loop.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds UDP on the TCP listener's port. With port 0 the kernel chose a port free for TCP only; if UDP
+    /// has it, another TCP port is taken (a few times) rather than failing a request for "any port".
+    /// </summary>
+    private static UdpSocket BindUdpBeside(ref TcpListener listener, IPEndPoint requested, ServerSettings settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return UdpSocket.Bind(listener.LocalEndPoint);
+            }
+            catch (SyscallException e) when (e.Errno.IsAddressInUse && requested.Port == 0 && attempt < 8)
+            {
+                listener.Dispose();
+                listener = TcpListener.Bind(requested, settings.Backlog, reusePort: settings.Reactors > 1);
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
             }
         }
     }
