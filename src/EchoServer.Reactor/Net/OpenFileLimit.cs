@@ -5,9 +5,9 @@ namespace EchoServer.Reactor.Net;
 /// <summary>The process's limit on open descriptors (RLIMIT_NOFILE), which caps how many sockets it can hold.</summary>
 public static class OpenFileLimit
 {
-    // OPEN_MAX in macOS <sys/syslimits.h>: setrlimit(RLIMIT_NOFILE) refuses a soft limit above
-    // kern.maxfilesperproc, which is usually more, so when the hard limit is RLIM_INFINITY this is the
-    // value that is known to be accepted (setrlimit(2) on macOS, COMPATIBILITY).
+    // OPEN_MAX in macOS <sys/syslimits.h>. setrlimit(RLIMIT_NOFILE) there refuses a soft limit above
+    // kern.maxfilesperproc (usually larger than OPEN_MAX), so when the hard limit is RLIM_INFINITY,
+    // OPEN_MAX is the value known to be accepted (setrlimit(2) on macOS, COMPATIBILITY).
     private const int MacOSOpenMax = 10240;
 
     /// <summary>The soft limit now: one more than the highest descriptor number the process may use (int.MaxValue if unlimited).</summary>
