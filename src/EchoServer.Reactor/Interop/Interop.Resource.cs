@@ -36,16 +36,8 @@ internal static partial class Libc
         setrlimit(OsConstants.Current.RLIMIT_NOFILE, limits) == 0 ? default : Errno.Last;
 
     /// <summary>
-    /// The soft RLIMIT_NOFILE as an int: RLIM_INFINITY (all ones on Linux, 2^63-1 on the BSDs) and
-    /// anything beyond int.MaxValue come back as int.MaxValue, since descriptors are ints.
+    /// A descriptor limit as an int: RLIM_INFINITY (all ones on Linux, 2^63-1 on the BSDs) and anything
+    /// beyond int.MaxValue become int.MaxValue, since descriptors are ints.
     /// </summary>
-    /// <returns>The limit, or -1 with <paramref name="errno"/> set.</returns>
-    internal static int GetOpenFileLimit(out Errno errno)
-    {
-        errno = GetOpenFileLimits(out var limits);
-        return errno.Value != 0 ? -1 : ClampToInt(limits.Current);
-    }
-
-    /// <summary>A descriptor count as an int, int.MaxValue standing for "more than an int can number".</summary>
     internal static int ClampToInt(ulong value) => value > int.MaxValue ? int.MaxValue : (int)value;
 }

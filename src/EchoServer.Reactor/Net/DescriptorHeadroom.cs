@@ -73,8 +73,7 @@ public sealed class DescriptorHeadroom
 
     private void ReadLimit()
     {
-        var limit = Libc.GetOpenFileLimit(out _);
-        Limit = limit < 0 ? int.MaxValue : limit; // getrlimit cannot fail for a valid resource; if it did, no ceiling
+        Limit = OpenFileLimit.Current;
         _ceiling = Limit == int.MaxValue ? int.MaxValue : Limit - Math.Min(_wanted, Limit / 4);
     }
 }

@@ -11,7 +11,8 @@ public static class OpenFileLimit
     private const int MacOSOpenMax = 10240;
 
     /// <summary>The soft limit now: one more than the highest descriptor number the process may use (int.MaxValue if unlimited).</summary>
-    public static int Current => Libc.GetOpenFileLimit(out _) is var limit and >= 0 ? limit : int.MaxValue;
+    /// <remarks>getrlimit cannot fail for RLIMIT_NOFILE; if it did, no limit is assumed.</remarks>
+    public static int Current => Libc.GetOpenFileLimits(out var limits).Value == 0 ? Libc.ClampToInt(limits.Current) : int.MaxValue;
 
     /// <summary>
     /// Raises the soft limit to the hard limit, as a server that holds one descriptor per client should.

@@ -67,7 +67,6 @@ public sealed class TcpListener : IStreamListener
     /// <returns>The connected socket's fd, or -1.</returns>
     public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
 
-
     /// <summary>Closes the listening socket.</summary>
     public void Dispose()
     {

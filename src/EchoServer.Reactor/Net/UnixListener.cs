@@ -84,7 +84,6 @@ public sealed class UnixListener : IStreamListener
     /// <inheritdoc/>
     public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
 
-
     /// <summary>Removes the socket file (if it is still ours) and closes the listening socket.</summary>
     public void Dispose()
     {
