@@ -99,6 +99,29 @@ internal sealed record OsConstants
     // <sys/resource.h>
     public required int RLIMIT_NOFILE { get; init; }
 
+    // ---- splice(2) and pipes (issue 11): Linux only; 0 elsewhere, where there is no splice. Derived from
+    // Os rather than set in each table, so this block stands apart from the per-OS initialisers below.
+
+    /// <summary>&lt;fcntl.h&gt; O_CLOEXEC, for pipe2(2); 0 where pipe2 is not used (no splice).</summary>
+    public int O_CLOEXEC => Os == OsFamily.Linux ? 0x80000 : 0;
+
+    /// <summary>&lt;fcntl.h&gt; SPLICE_F_MOVE: move pages instead of copying where the kernel can.</summary>
+    public int SPLICE_F_MOVE => Os == OsFamily.Linux ? 1 : 0;
+
+    /// <summary>&lt;fcntl.h&gt; SPLICE_F_NONBLOCK: do not block on the pipe.</summary>
+    public int SPLICE_F_NONBLOCK => Os == OsFamily.Linux ? 2 : 0;
+
+    /// <summary>&lt;fcntl.h&gt; F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7).</summary>
+    public int F_SETPIPE_SZ => Os == OsFamily.Linux ? 1031 : 0;
+
+    /// <summary>&lt;fcntl.h&gt; F_GETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 8).</summary>
+    public int F_GETPIPE_SZ => Os == OsFamily.Linux ? 1032 : 0;
+
+    /// <summary>True where splice(2) exists (Linux).</summary>
+    public bool HasSplice => Os == OsFamily.Linux;
+
+    // ---- end of the splice block
+
     /// <summary>Linux, x86-64 and arm64 (asm-generic values; not valid for MIPS/SPARC/Alpha).</summary>
     public static readonly OsConstants Linux = new()
     {

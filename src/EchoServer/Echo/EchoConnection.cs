@@ -16,6 +16,10 @@ namespace EchoServer.Echo;
 /// stops until a writable event lets that tail go out. So a client that sends without reading is
 /// pushed back by TCP flow control, not absorbed by our memory: a connection never keeps more than
 /// one read, at most <see cref="EchoOptions.MaxPendingBytes"/>.</para>
+/// <para>On Linux a connection whose reads are large echoes through the loop's pipe with splice(2)
+/// instead (<see cref="LoopPipes"/>): socket → pipe → the same socket, the bytes never in user space.
+/// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
+/// under the same rules and bound. docs/design.md, "Zero-copy echo".</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
 /// </remarks>
 internal sealed class EchoConnection : IReadinessHandler
@@ -24,6 +28,8 @@ internal sealed class EchoConnection : IReadinessHandler
     private readonly EchoContext _context;
     private readonly Action<EventLoop>? _idleCheck;
     private PendingOutput _pending;
+    private SplicePipe? _owedPipe;
+    private bool _splicing;
     private bool _peerFinished;
     private bool _readPaused;
     private bool _closed;
@@ -53,16 +59,22 @@ internal sealed class EchoConnection : IReadinessHandler
 
     internal EchoConnection? Previous { get; set; }
 
+    /// <summary>True while the connection echoes with splice(2); for tests.</summary>
+    internal bool Splicing => _splicing;
+
+    /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
+    private int OwedBytes => _pending.Count + (_owedPipe?.Count ?? 0);
+
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (_pending.Count > 0)
+        if (OwedBytes > 0)
         {
             if (!Flush(eventLoop))
             {
                 return;
             }
 
-            if (_pending.Count > 0)
+            if (OwedBytes > 0)
             {
                 // The kernel's send buffer is still full: reading more would only move bytes from the
                 // kernel's receive queue into ours. Leave them there, so TCP's window pushes back on the
@@ -83,7 +95,7 @@ internal sealed class EchoConnection : IReadinessHandler
             }
         }
 
-        if (_peerFinished && _pending.Count == 0)
+        if (_peerFinished && OwedBytes == 0)
         {
             Close(eventLoop, CloseReason.ClientFinished);
         }
@@ -93,7 +105,7 @@ internal sealed class EchoConnection : IReadinessHandler
     /// <returns>True if it was closed.</returns>
     public bool CloseIfQuiet(EventLoop eventLoop)
     {
-        if (_pending.Count == 0 && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
+        if (OwedBytes == 0 && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
         {
             Close(eventLoop, CloseReason.Shutdown);
             return true;
@@ -107,7 +119,6 @@ internal sealed class EchoConnection : IReadinessHandler
     {
         // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
         var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
-        var counters = _context.Counters;
 
         // A short read means the receive queue is empty and later data raises a new edge (netty's
         // edge-triggered transport relies on the same fact), which saves the read that would only
@@ -116,46 +127,11 @@ internal sealed class EchoConnection : IReadinessHandler
         var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var n = _socket.Read(buffer, out var errno);
-            if (n > 0)
+            var step = _splicing ? SpliceOnce(eventLoop, buffer) : ReadOnce(eventLoop, buffer, shortReadDrains);
+            if (step != Step.Again)
             {
-                counters.BytesReceived += n;
-                _lastActivityMs = eventLoop.NowMs;
-                var written = _socket.Write(buffer[..n], out errno);
-                if (written < 0)
-                {
-                    if (!errno.IsWouldBlock)
-                    {
-                        return CloseOnError(eventLoop, errno);
-                    }
-
-                    written = 0;
-                }
-
-                counters.BytesSent += written;
-                if (written < n)
-                {
-                    // Keep only the tail the kernel did not take, and stop reading until it has gone out.
-                    _pending.Keep(buffer[written..n]);
-                    _readPaused = true;
-                    return true;
-                }
-
-                if (n < buffer.Length && shortReadDrains)
-                {
-                    return true;
-                }
-
-                continue;
+                return step == Step.Done;
             }
-
-            if (n == 0)
-            {
-                _peerFinished = true;
-                return true;
-            }
-
-            return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
         }
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
@@ -164,9 +140,171 @@ internal sealed class EchoConnection : IReadinessHandler
         return true;
     }
 
+    private enum Step
+    {
+        /// <summary>Read again: the socket may hold more.</summary>
+        Again,
+
+        /// <summary>Stop reading for this wakeup (drained, end of stream, or bytes owed).</summary>
+        Done,
+
+        /// <summary>The connection was closed.</summary>
+        Closed,
+    }
+
+    /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
+    private Step ReadOnce(EventLoop eventLoop, Span<byte> buffer, bool shortReadDrains)
+    {
+        var n = _socket.Read(buffer, out var errno);
+        if (n > 0)
+        {
+            var counters = _context.Counters;
+            counters.BytesReceived += n;
+            _lastActivityMs = eventLoop.NowMs;
+            var written = _socket.Write(buffer[..n], out errno);
+            if (written < 0)
+            {
+                if (!errno.IsWouldBlock)
+                {
+                    return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+                }
+
+                written = 0;
+            }
+
+            counters.BytesSent += written;
+
+            // Large reads: the next input goes through the pipe instead.
+            _splicing = n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null;
+            if (written < n)
+            {
+                // Keep only the tail the kernel did not take, and stop reading until it has gone out.
+                _pending.Keep(buffer[written..n]);
+                _readPaused = true;
+                return Step.Done;
+            }
+
+            return n < buffer.Length && shortReadDrains ? Step.Done : Step.Again;
+        }
+
+        if (n == 0)
+        {
+            _peerFinished = true;
+            return Step.Done;
+        }
+
+        return errno.IsWouldBlock || CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+    }
+
+    /// <summary>One splice(2) from the socket into the loop pipe and back out to the socket.</summary>
+    /// <remarks>
+    /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
+    /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
+    /// </remarks>
+    private Step SpliceOnce(EventLoop eventLoop, Span<byte> buffer)
+    {
+        var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
+        if (pipe is null)
+        {
+            _splicing = false; // no descriptors for a pipe: read and write meanwhile
+            return Step.Again;
+        }
+
+        var n = pipe.FillFrom(_socket, buffer.Length, out var errno);
+        if (n > 0)
+        {
+            var counters = _context.Counters;
+            counters.BytesReceived += n;
+            counters.BytesSpliced += n;
+            _lastActivityMs = eventLoop.NowMs;
+            counters.BytesSent += pipe.DrainTo(_socket, out errno);
+            if (pipe.Count > 0)
+            {
+                if (!errno.IsWouldBlock)
+                {
+                    _context.Pipes.DiscardLoopPipe(buffer);
+                    return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+                }
+
+                KeepPipeTail(eventLoop, pipe, buffer);
+                _readPaused = true;
+                return Step.Done;
+            }
+
+            _splicing = n >= _context.Options.SpliceThresholdBytes;
+            return Step.Again;
+        }
+
+        if (n == 0)
+        {
+            _peerFinished = true;
+            return Step.Done;
+        }
+
+        if (errno.IsWouldBlock)
+        {
+            return Step.Done;
+        }
+
+        if (SplicePipe.IsNotSpliceable(errno))
+        {
+            // This kind of socket cannot be spliced: stay on read/write.
+            _splicing = false;
+            return Step.Again;
+        }
+
+        return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+    }
+
+    /// <summary>The socket refused part of a splice: the connection keeps those bytes as its owed output.</summary>
+    private void KeepPipeTail(EventLoop eventLoop, SplicePipe loopPipe, Span<byte> buffer)
+    {
+        // Keep the loop pipe with its bytes and give the loop an empty one; without a spare pipe (out of
+        // descriptors), copy the bytes out instead, as the read/write path would have.
+        _owedPipe = _context.Pipes!.HandOver(eventLoop.NowMs);
+        if (_owedPipe is not null)
+        {
+            return;
+        }
+
+        var count = 0;
+        while (loopPipe.Count > 0)
+        {
+            var n = loopPipe.CopyOut(buffer[count..], out _);
+            if (n <= 0)
+            {
+                break;
+            }
+
+            count += n;
+        }
+
+        _pending.Keep(buffer[..count]);
+        _context.Pipes.DiscardLoopPipe(buffer[count..]);
+    }
+
     /// <returns>False if the connection was closed.</returns>
     private bool Flush(EventLoop eventLoop)
     {
+        if (_owedPipe is { } pipe)
+        {
+            var moved = pipe.DrainTo(_socket, out var pipeErrno);
+            if (moved > 0)
+            {
+                _context.Counters.BytesSent += moved;
+                _lastActivityMs = eventLoop.NowMs;
+            }
+
+            if (pipe.Count > 0)
+            {
+                return pipeErrno.IsWouldBlock || CloseOnError(eventLoop, pipeErrno);
+            }
+
+            _owedPipe = null;
+            _context.Pipes!.Return(pipe);
+            return true;
+        }
+
         while (_pending.Count > 0)
         {
             var written = _socket.Write(_pending.Span, out var errno);
@@ -234,7 +372,7 @@ internal sealed class EchoConnection : IReadinessHandler
         if (_context.DebugLogging)
         {
             using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
-            EchoLog.Closed(_context.Logger, reason, _pending.Count);
+            EchoLog.Closed(_context.Logger, reason, OwedBytes);
         }
 
         Dispose();
@@ -249,5 +387,10 @@ internal sealed class EchoConnection : IReadinessHandler
         _closed = true;
         _socket.Dispose();
         _pending.Release();
+        if (_owedPipe is { } pipe)
+        {
+            _owedPipe = null;
+            _context.Pipes!.Return(pipe);
+        }
     }
 }

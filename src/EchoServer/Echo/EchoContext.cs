@@ -1,3 +1,4 @@
+using EchoServer.Reactor.Net;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Echo;
@@ -7,7 +8,7 @@ namespace EchoServer.Echo;
 /// One buffer per loop is enough because the loop is single-threaded: a connection reads into it,
 /// echoes from it, and copies only what the kernel did not take into a buffer of its own.
 /// </remarks>
-internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate)
+internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate) : IDisposable
 {
     public ConnectionGate Gate { get; } = gate;
 
@@ -18,6 +19,10 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
     public EchoCounters Counters { get; } = new();
 
     public byte[] ReadBuffer { get; } = GC.AllocateUninitializedArray<byte>(options.ReadBufferBytes, pinned: true);
+
+    /// <summary>The loop's splice pipes; null where zero-copy echo is off or the OS has no splice(2).</summary>
+    public LoopPipes? Pipes { get; } =
+        options.ZeroCopy && SplicePipe.IsSupported ? new LoopPipes(Math.Min(options.ReadBufferBytes, options.MaxPendingBytes), options.MaxSplicePipes) : null;
 
     /// <summary>The live connections, as an intrusive list (no allocation to add or remove), for drain and shutdown.</summary>
     public EchoConnection? FirstConnection { get; private set; }
@@ -59,4 +64,7 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
         connection.Next = connection.Previous = null;
         Counters.Active--;
     }
+
+    /// <summary>Closes the loop's pipes; after the loop (and so every connection) is disposed.</summary>
+    public void Dispose() => Pipes?.Dispose();
 }

@@ -82,6 +82,7 @@ internal static class ServerHost
             foreach (var service in services)
             {
                 service.Loop.Dispose();
+                service.Context.Dispose();
             }
         }
     }
