@@ -27,7 +27,7 @@ public sealed class SplicePipe : IDisposable
     /// <summary>True where splice(2) exists (Linux).</summary>
     public static bool IsSupported => OsConstants.Current.HasSplice;
 
-    /// <summary>True if <paramref name="errno"/> from <see cref="FillFrom"/> means this kind of socket cannot be spliced (EINVAL).</summary>
+    /// <summary>True if <paramref name="errno"/> from <see cref="FillFrom(TcpSocket, int, out Errno)"/> means this kind of socket cannot be spliced (EINVAL).</summary>
     public static bool IsNotSpliceable(Errno errno) => errno.Value == OsConstants.Current.EINVAL;
 
     /// <summary>Bytes in the pipe: spliced in and not yet out.</summary>
@@ -85,7 +85,13 @@ public sealed class SplicePipe : IDisposable
     public int FillFrom(TcpSocket socket, int count, out Errno errno)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        var n = Libc.Splice(socket.Fd, _writeFd, count, out errno);
+        return FillFrom(socket.Fd, count, out errno);
+    }
+
+    /// <summary><see cref="FillFrom(TcpSocket, int, out Errno)"/> from a socket fd held without a <see cref="TcpSocket"/> object.</summary>
+    public int FillFrom(int socketFd, int count, out Errno errno)
+    {
+        var n = Libc.Splice(socketFd, _writeFd, count, out errno);
         if (n > 0)
         {
             Count += n;
@@ -99,11 +105,17 @@ public sealed class SplicePipe : IDisposable
     public int DrainTo(TcpSocket socket, out Errno errno)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        return DrainTo(socket.Fd, out errno);
+    }
+
+    /// <summary><see cref="DrainTo(TcpSocket, out Errno)"/> into a socket fd held without a <see cref="TcpSocket"/> object.</summary>
+    public int DrainTo(int socketFd, out Errno errno)
+    {
         var moved = 0;
         errno = default;
         while (Count > 0)
         {
-            var n = Libc.Splice(_readFd, socket.Fd, Count, out errno);
+            var n = Libc.Splice(_readFd, socketFd, Count, out errno);
             if (n <= 0)
             {
                 break;

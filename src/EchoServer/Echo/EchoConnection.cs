@@ -21,60 +21,69 @@ namespace EchoServer.Echo;
 /// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
 /// under the same rules and bound. docs/design.md, "Zero-copy echo".</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
+/// <para>An idle connection is one 56-byte object: the socket is held as a bare fd, the token is passed
+/// in by the loop, the drain finds connections through the loop's registrations, owed output is
+/// borrowed only while owed, and the idle timer and log address live in <see cref="ConnectionExtras"/>
+/// only where enabled. docs/design.md, "Memory per idle connection".</para>
 /// </remarks>
 internal sealed class EchoConnection : IReadinessHandler
 {
-    private readonly TcpSocket _socket;
     private readonly EchoContext _context;
-    private readonly Action<EventLoop>? _idleCheck;
-    private PendingOutput _pending;
-    private SplicePipe? _owedPipe;
+    private OwedOutput? _owed;
+    private ConnectionExtras? _extras;
+    private long _lastActivityMs;
+    private int _fd;
     private bool _splicing;
     private bool _peerFinished;
     private bool _readPaused;
     private bool _closed;
-    private long _lastActivityMs;
-    private TimerId _idleTimer;
 
-    public EchoConnection(TcpSocket socket, EchoContext context, EventLoop eventLoop)
+    /// <summary>Takes ownership of the connected socket <paramref name="fd"/>.</summary>
+    public EchoConnection(int fd, EchoContext context, EventLoop eventLoop)
     {
-        _socket = socket;
+        _fd = fd;
         _context = context;
         _lastActivityMs = eventLoop.NowMs;
-        if (context.Options.IdleTimeout is { } timeout)
-        {
-            // One delegate per connection, re-armed lazily: reads only stamp _lastActivityMs, and the
-            // timer, when it fires, either closes or re-arms for the remaining time. No per-read timer work.
-            _idleCheck = CheckIdle;
-            _idleTimer = eventLoop.AddTimer(timeout, _idleCheck);
-        }
     }
 
-    public Token Token { get; set; }
-
     /// <summary>The client's address as text, kept only when Debug logging is on (for log scopes).</summary>
-    public string? Peer { get; set; }
-
-    internal EchoConnection? Next { get; set; }
-
-    internal EchoConnection? Previous { get; set; }
+    public string? Peer => _extras?.Peer;
 
     /// <summary>True while the connection echoes with splice(2); for tests.</summary>
     internal bool Splicing => _splicing;
 
     /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
-    private int OwedBytes => _pending.Count + (_owedPipe?.Count ?? 0);
+    private int OwedBytes => _owed?.Count ?? 0;
+
+    /// <summary>Once registered as <paramref name="token"/>: arms the idle timer and keeps <paramref name="peer"/> for logs, where enabled.</summary>
+    public void Start(EventLoop eventLoop, Token token, string? peer)
+    {
+        var timeout = _context.Options.IdleTimeout;
+        if (timeout is null && peer is null)
+        {
+            return;
+        }
+
+        _extras = new ConnectionExtras(token, peer);
+        if (timeout is { } idle)
+        {
+            // One delegate per connection, re-armed lazily: reads only stamp _lastActivityMs, and the
+            // timer, when it fires, either closes or re-arms for the remaining time. No per-read timer work.
+            _extras.IdleCheck = CheckIdle;
+            _extras.IdleTimer = eventLoop.AddTimer(idle, _extras.IdleCheck);
+        }
+    }
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (OwedBytes > 0)
+        if (_owed is not null)
         {
-            if (!Flush(eventLoop))
+            if (!Flush(eventLoop, token))
             {
                 return;
             }
 
-            if (OwedBytes > 0)
+            if (_owed is not null)
             {
                 // The kernel's send buffer is still full: reading more would only move bytes from the
                 // kernel's receive queue into ours. Leave them there, so TCP's window pushes back on the
@@ -89,25 +98,25 @@ internal sealed class EchoConnection : IReadinessHandler
         if (!_peerFinished && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
             _readPaused = false;
-            if (!ReadAndEcho(eventLoop, readiness))
+            if (!ReadAndEcho(eventLoop, token, readiness))
             {
                 return;
             }
         }
 
-        if (_peerFinished && OwedBytes == 0)
+        if (_peerFinished && _owed is null)
         {
-            Close(eventLoop, CloseReason.ClientFinished);
+            Close(eventLoop, token, CloseReason.ClientFinished);
         }
     }
 
     /// <summary>During a drain: closes the connection if it owes nothing and has been quiet for the drain's quiet period.</summary>
     /// <returns>True if it was closed.</returns>
-    public bool CloseIfQuiet(EventLoop eventLoop)
+    public bool CloseIfQuiet(EventLoop eventLoop, Token token)
     {
-        if (OwedBytes == 0 && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
+        if (_owed is null && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
         {
-            Close(eventLoop, CloseReason.Shutdown);
+            Close(eventLoop, token, CloseReason.Shutdown);
             return true;
         }
 
@@ -115,7 +124,7 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <returns>False if the connection was closed.</returns>
-    private bool ReadAndEcho(EventLoop eventLoop, Readiness readiness)
+    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness)
     {
         // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
         var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
@@ -127,7 +136,7 @@ internal sealed class EchoConnection : IReadinessHandler
         var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var step = _splicing ? SpliceOnce(eventLoop, buffer) : ReadOnce(eventLoop, buffer, shortReadDrains);
+            var step = _splicing ? SpliceOnce(eventLoop, token, buffer) : ReadOnce(eventLoop, token, buffer, shortReadDrains);
             if (step != Step.Again)
             {
                 return step == Step.Done;
@@ -136,7 +145,7 @@ internal sealed class EchoConnection : IReadinessHandler
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
         // to call us again after the others have had their turn.
-        eventLoop.Schedule(Token, readiness);
+        eventLoop.Schedule(token, readiness);
         return true;
     }
 
@@ -153,20 +162,20 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
-    private Step ReadOnce(EventLoop eventLoop, Span<byte> buffer, bool shortReadDrains)
+    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, bool shortReadDrains)
     {
-        var n = _socket.Read(buffer, out var errno);
+        var n = TcpSocket.Read(_fd, buffer, out var errno);
         if (n > 0)
         {
             var counters = _context.Counters;
             counters.BytesReceived += n;
             _lastActivityMs = eventLoop.NowMs;
-            var written = _socket.Write(buffer[..n], out errno);
+            var written = TcpSocket.Write(_fd, buffer[..n], out errno);
             if (written < 0)
             {
                 if (!errno.IsWouldBlock)
                 {
-                    return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+                    return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
                 }
 
                 written = 0;
@@ -179,7 +188,8 @@ internal sealed class EchoConnection : IReadinessHandler
             if (written < n)
             {
                 // Keep only the tail the kernel did not take, and stop reading until it has gone out.
-                _pending.Keep(buffer[written..n]);
+                _owed = _context.RentOwed();
+                _owed.Keep(buffer[written..n]);
                 _readPaused = true;
                 return Step.Done;
             }
@@ -193,7 +203,7 @@ internal sealed class EchoConnection : IReadinessHandler
             return Step.Done;
         }
 
-        return errno.IsWouldBlock || CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+        return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
     }
 
     /// <summary>One splice(2) from the socket into the loop pipe and back out to the socket.</summary>
@@ -201,7 +211,7 @@ internal sealed class EchoConnection : IReadinessHandler
     /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
     /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
     /// </remarks>
-    private Step SpliceOnce(EventLoop eventLoop, Span<byte> buffer)
+    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer)
     {
         var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
         if (pipe is null)
@@ -210,20 +220,20 @@ internal sealed class EchoConnection : IReadinessHandler
             return Step.Again;
         }
 
-        var n = pipe.FillFrom(_socket, buffer.Length, out var errno);
+        var n = pipe.FillFrom(_fd, buffer.Length, out var errno);
         if (n > 0)
         {
             var counters = _context.Counters;
             counters.BytesReceived += n;
             counters.BytesSpliced += n;
             _lastActivityMs = eventLoop.NowMs;
-            counters.BytesSent += pipe.DrainTo(_socket, out errno);
+            counters.BytesSent += pipe.DrainTo(_fd, out errno);
             if (pipe.Count > 0)
             {
                 if (!errno.IsWouldBlock)
                 {
                     _context.Pipes.DiscardLoopPipe(buffer);
-                    return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+                    return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
                 }
 
                 KeepPipeTail(eventLoop, pipe, buffer);
@@ -253,17 +263,18 @@ internal sealed class EchoConnection : IReadinessHandler
             return Step.Again;
         }
 
-        return CloseOnError(eventLoop, errno) ? Step.Done : Step.Closed;
+        return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
     }
 
     /// <summary>The socket refused part of a splice: the connection keeps those bytes as its owed output.</summary>
     private void KeepPipeTail(EventLoop eventLoop, SplicePipe loopPipe, Span<byte> buffer)
     {
         // Keep the loop pipe with its bytes and give the loop an empty one; without a spare pipe (out of
-        // descriptors), copy the bytes out instead, as the read/write path would have.
-        _owedPipe = _context.Pipes!.HandOver(eventLoop.NowMs);
-        if (_owedPipe is not null)
+        // descriptors, or the loop's pipe limit), copy the bytes out instead, as the read/write path would have.
+        _owed = _context.RentOwed();
+        if (_context.Pipes!.HandOver(eventLoop.NowMs) is { } owned)
         {
+            _owed.KeepPipe(owned);
             return;
         }
 
@@ -279,16 +290,17 @@ internal sealed class EchoConnection : IReadinessHandler
             count += n;
         }
 
-        _pending.Keep(buffer[..count]);
+        _owed.Keep(buffer[..count]);
         _context.Pipes.DiscardLoopPipe(buffer[count..]);
     }
 
     /// <returns>False if the connection was closed.</returns>
-    private bool Flush(EventLoop eventLoop)
+    private bool Flush(EventLoop eventLoop, Token token)
     {
-        if (_owedPipe is { } pipe)
+        var owed = _owed!;
+        if (owed.Pipe is { } pipe)
         {
-            var moved = pipe.DrainTo(_socket, out var pipeErrno);
+            var moved = pipe.DrainTo(_fd, out var pipeErrno);
             if (moved > 0)
             {
                 _context.Counters.BytesSent += moved;
@@ -297,28 +309,40 @@ internal sealed class EchoConnection : IReadinessHandler
 
             if (pipe.Count > 0)
             {
-                return pipeErrno.IsWouldBlock || CloseOnError(eventLoop, pipeErrno);
+                return pipeErrno.IsWouldBlock || CloseOnError(eventLoop, token, pipeErrno);
             }
-
-            _owedPipe = null;
-            _context.Pipes!.Return(pipe);
-            return true;
         }
 
-        while (_pending.Count > 0)
+        while (owed.Count > 0)
         {
-            var written = _socket.Write(_pending.Span, out var errno);
+            var written = TcpSocket.Write(_fd, owed.Span, out var errno);
             if (written < 0)
             {
-                return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
+                return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno);
             }
 
             _context.Counters.BytesSent += written;
             _lastActivityMs = eventLoop.NowMs;
-            _pending.Consume(written);
+            owed.Consume(written);
         }
 
+        ReleaseOwed();
         return true;
+    }
+
+    /// <summary>Gives the owed output (and its pipe, if any) back to the loop.</summary>
+    private void ReleaseOwed()
+    {
+        if (_owed is { } owed)
+        {
+            _owed = null;
+            if (owed.Release() is { } pipe)
+            {
+                _context.Pipes!.Return(pipe);
+            }
+
+            _context.ReturnOwed(owed);
+        }
     }
 
     private void CheckIdle(EventLoop eventLoop)
@@ -328,50 +352,51 @@ internal sealed class EchoConnection : IReadinessHandler
             return;
         }
 
+        var extras = _extras!;
         var timeoutMs = (long)_context.Options.IdleTimeout!.Value.TotalMilliseconds;
         var idleMs = eventLoop.NowMs - _lastActivityMs;
         if (idleMs >= timeoutMs)
         {
-            Close(eventLoop, CloseReason.IdleTimeout);
+            Close(eventLoop, extras.Token, CloseReason.IdleTimeout);
         }
         else
         {
-            _idleTimer = eventLoop.AddTimer(TimeSpan.FromMilliseconds(timeoutMs - idleMs), _idleCheck!);
+            extras.IdleTimer = eventLoop.AddTimer(TimeSpan.FromMilliseconds(timeoutMs - idleMs), extras.IdleCheck!);
         }
     }
 
-    private bool CloseOnError(EventLoop eventLoop, Errno errno)
+    private bool CloseOnError(EventLoop eventLoop, Token token, Errno errno)
     {
         if (_context.DebugLogging && !errno.IsPeerGone)
         {
             var error = errno.ToString();
-            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
+            using var scope = EchoLog.ConnectionScope(_context.Logger, token.Value, Peer);
             EchoLog.IoFailed(_context.Logger, error);
         }
 
-        Close(eventLoop, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
+        Close(eventLoop, token, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
         return false;
     }
 
-    public void Close(EventLoop eventLoop, CloseReason reason)
+    public void Close(EventLoop eventLoop, Token token, CloseReason reason)
     {
         if (_closed)
         {
             return;
         }
 
-        eventLoop.Deregister(Token);
-        if (_idleCheck is not null)
+        eventLoop.Deregister(token);
+        if (_extras?.IdleCheck is not null)
         {
-            eventLoop.CancelTimer(_idleTimer);
+            eventLoop.CancelTimer(_extras.IdleTimer);
         }
 
-        _context.Unlink(this);
+        _context.Counters.Active--;
         _context.Gate.Exit();
         _context.Counters.CountClose(reason);
         if (_context.DebugLogging)
         {
-            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
+            using var scope = EchoLog.ConnectionScope(_context.Logger, token.Value, Peer);
             EchoLog.Closed(_context.Logger, reason, OwedBytes);
         }
 
@@ -385,12 +410,13 @@ internal sealed class EchoConnection : IReadinessHandler
     public void Dispose()
     {
         _closed = true;
-        _socket.Dispose();
-        _pending.Release();
-        if (_owedPipe is { } pipe)
+        var fd = _fd;
+        _fd = -1;
+        if (fd >= 0)
         {
-            _owedPipe = null;
-            _context.Pipes!.Return(pipe);
+            TcpSocket.Close(fd);
         }
+
+        ReleaseOwed();
     }
 }
