@@ -134,11 +134,17 @@ internal sealed class EchoConnection : IReadinessHandler
         // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
         // first and leaves the end of stream for a read no new edge will prompt.
         var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
+        var received = 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var step = _splicing ? SpliceOnce(eventLoop, token, buffer) : ReadOnce(eventLoop, token, buffer, shortReadDrains);
+            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, ref received) : ReadOnce(eventLoop, token, buffer, shortReadDrains, ref received);
             if (step != Step.Again)
             {
+                if (step == Step.Done)
+                {
+                    ChooseMode(received);
+                }
+
                 return step == Step.Done;
             }
         }
@@ -148,6 +154,14 @@ internal sealed class EchoConnection : IReadinessHandler
         eventLoop.Schedule(token, readiness);
         return true;
     }
+
+    /// <summary>
+    /// Splice the next wakeup's input if this one brought at least the threshold. Judged on the whole
+    /// wakeup, not one read: in a bulk stream the read after a full echo often finds only what arrived
+    /// meanwhile, and switching to read/write on that would copy the next large read through user space.
+    /// </summary>
+    private void ChooseMode(int received) =>
+        _splicing = received >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null;
 
     private enum Step
     {
@@ -162,11 +176,12 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
-    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, bool shortReadDrains)
+    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, bool shortReadDrains, ref int received)
     {
         var n = TcpSocket.Read(_fd, buffer, out var errno);
         if (n > 0)
         {
+            received += n;
             var counters = _context.Counters;
             counters.BytesReceived += n;
             _lastActivityMs = eventLoop.NowMs;
@@ -183,8 +198,12 @@ internal sealed class EchoConnection : IReadinessHandler
 
             counters.BytesSent += written;
 
-            // Large reads: the next input goes through the pipe instead.
-            _splicing = n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null;
+            // A large read: the rest of this wakeup's input goes through the pipe instead.
+            if (n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null)
+            {
+                _splicing = true;
+            }
+
             if (written < n)
             {
                 // Keep only the tail the kernel did not take, and stop reading until it has gone out.
@@ -211,7 +230,7 @@ internal sealed class EchoConnection : IReadinessHandler
     /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
     /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
     /// </remarks>
-    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer)
+    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer, ref int received)
     {
         var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
         if (pipe is null)
@@ -223,6 +242,7 @@ internal sealed class EchoConnection : IReadinessHandler
         var n = pipe.FillFrom(_fd, buffer.Length, out var errno);
         if (n > 0)
         {
+            received += n;
             var counters = _context.Counters;
             counters.BytesReceived += n;
             counters.BytesSpliced += n;
@@ -241,7 +261,6 @@ internal sealed class EchoConnection : IReadinessHandler
                 return Step.Done;
             }
 
-            _splicing = n >= _context.Options.SpliceThresholdBytes;
             return Step.Again;
         }
 
