@@ -76,7 +76,8 @@ internal sealed class EchoConnection : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (_owed is not null)
+        var flushed = _owed is not null;
+        if (flushed)
         {
             if (!Flush(eventLoop, token))
             {
@@ -98,7 +99,7 @@ internal sealed class EchoConnection : IReadinessHandler
         if (!_peerFinished && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
             _readPaused = false;
-            if (!ReadAndEcho(eventLoop, token, readiness))
+            if (!ReadAndEcho(eventLoop, token, readiness, flushed))
             {
                 return;
             }
@@ -124,7 +125,11 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <returns>False if the connection was closed.</returns>
-    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness)
+    /// <param name="eventLoop">The loop.</param>
+    /// <param name="token">This connection's token.</param>
+    /// <param name="readiness">What the poller reported.</param>
+    /// <param name="afterFlush">True if this wakeup first sent owed bytes (then little new input says nothing about message size).</param>
+    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness, bool afterFlush)
     {
         // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
         var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
@@ -142,7 +147,7 @@ internal sealed class EchoConnection : IReadinessHandler
             {
                 if (step == Step.Done)
                 {
-                    ChooseMode(received);
+                    ChooseMode(received, afterFlush);
                 }
 
                 return step == Step.Done;
@@ -156,12 +161,26 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>
-    /// Splice the next wakeup's input if this one brought at least the threshold. Judged on the whole
-    /// wakeup, not one read: in a bulk stream the read after a full echo often finds only what arrived
-    /// meanwhile, and switching to read/write on that would copy the next large read through user space.
+    /// Chooses how the next wakeup takes its input, from what this whole wakeup brought: splice after at
+    /// least the threshold, read/write again after less than a quarter of it. Judged on the wakeup, not
+    /// one read, and with that gap between the two bounds, because in a bulk stream a wakeup often finds
+    /// only the first segments of a large write (or, after a full echo, what arrived meanwhile), and
+    /// switching to read/write on that copies the next large read through user space. A wakeup that
+    /// brought nothing (its edge announced bytes an earlier wakeup took), or first flushed owed bytes
+    /// (its input is only what came during the wait), leaves the mode as it is.
     /// </summary>
-    private void ChooseMode(int received) =>
-        _splicing = received >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null;
+    private void ChooseMode(int received, bool afterFlush)
+    {
+        var threshold = _context.Options.SpliceThresholdBytes;
+        if (received >= threshold)
+        {
+            _splicing = _context.Pipes is not null;
+        }
+        else if (received > 0 && received < threshold / 4 && !afterFlush)
+        {
+            _splicing = false;
+        }
+    }
 
     private enum Step
     {
