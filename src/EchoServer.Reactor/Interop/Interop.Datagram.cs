@@ -60,21 +60,12 @@ internal static unsafe partial class Libc
         fixed (SockAddr* a = &destination)
         {
             var data = buffer.IsEmpty ? &empty : p;
-            while (true)
+            int result;
+            while (!Completed(sendto(fd, data, (nuint)buffer.Length, 0, a, destinationLength), out result, out errno))
             {
-                var n = sendto(fd, data, (nuint)buffer.Length, 0, a, destinationLength);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
             }
+
+            return result;
         }
     }
 }

@@ -22,21 +22,12 @@ internal static unsafe partial class Libc
     {
         var c = OsConstants.Current;
         var flags = (uint)(c.SPLICE_F_MOVE | c.SPLICE_F_NONBLOCK);
-        while (true)
+        int result;
+        while (!Completed(splice(fdIn, null, fdOut, null, (nuint)count, flags), out result, out errno))
         {
-            var n = splice(fdIn, null, fdOut, null, (nuint)count, flags);
-            if (n >= 0)
-            {
-                errno = default;
-                return (int)n;
-            }
-
-            errno = Errno.Last;
-            if (!errno.IsInterrupted)
-            {
-                return -1;
-            }
         }
+
+        return result;
     }
 
     /// <summary>pipe2(O_NONBLOCK | O_CLOEXEC): a pipe whose ends are both non-blocking.</summary>
