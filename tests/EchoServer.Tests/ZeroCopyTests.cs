@@ -146,6 +146,38 @@ public sealed class ZeroCopyTests
         back.Length.Should().Be(1024 * 1024, "the server still echoes");
     }
 
+    [Fact]
+    public async Task A_drain_waits_for_bytes_owed_in_a_pipe_and_then_closes()
+    {
+        SkipUnlessSplice();
+        using var server = new InProcessServer(new EchoOptions { ShutdownTimeout = TimeSpan.FromSeconds(30) });
+        using var socket = await ConnectNotReadingAsync(server.Port);
+        socket.Blocking = false;
+        var sent = 0;
+        for (var stalled = 0; sent < Data.Length && stalled < 30;)
+        {
+            var n = socket.Send(Data, sent, Math.Min(64 * 1024, Data.Length - sent), SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                stalled++;
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+                continue;
+            }
+
+            stalled = 0;
+            sent += n;
+        }
+
+        server.OnLoop(s => s.Context.Pipes!.OpenPipes).Should().Be(2, "the connection owes bytes held in its pipe");
+        server.Loop.Post(_ => server.Service.BeginDrain());
+
+        // The drain does not cut the connection while it owes: reading now gets every byte, then EOF.
+        socket.Blocking = true;
+        var back = await Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        back.Length.Should().Be(sent);
+        back.AsSpan().SequenceEqual(Data.AsSpan(0, sent)).Should().BeTrue();
+    }
+
     private static async Task<byte[]> EchoWithHalfCloseAsync(int port, ReadOnlyMemory<byte> data)
     {
         using var socket = await ConnectAsync(port);

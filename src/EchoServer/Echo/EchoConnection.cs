@@ -275,7 +275,12 @@ internal sealed class EchoConnection : IReadinessHandler
                     return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
                 }
 
-                KeepPipeTail(eventLoop, pipe, buffer);
+                if (!KeepPipeTail(eventLoop, pipe, buffer))
+                {
+                    Close(eventLoop, token, CloseReason.Error); // rather than send a stream with a hole in it
+                    return Step.Closed;
+                }
+
                 _readPaused = true;
                 return Step.Done;
             }
@@ -305,7 +310,8 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>The socket refused part of a splice: the connection keeps those bytes as its owed output.</summary>
-    private void KeepPipeTail(EventLoop eventLoop, SplicePipe loopPipe, Span<byte> buffer)
+    /// <returns>False if the bytes could not be kept (the pipe could not be read back): the connection must close.</returns>
+    private bool KeepPipeTail(EventLoop eventLoop, SplicePipe loopPipe, Span<byte> buffer)
     {
         // Keep the loop pipe with its bytes and give the loop an empty one; without a spare pipe (out of
         // descriptors, or the loop's pipe limit), copy the bytes out instead, as the read/write path would have.
@@ -313,7 +319,7 @@ internal sealed class EchoConnection : IReadinessHandler
         if (_context.Pipes!.HandOver(eventLoop.NowMs) is { } owned)
         {
             _owed.KeepPipe(owned);
-            return;
+            return true;
         }
 
         var count = 0;
@@ -322,14 +328,15 @@ internal sealed class EchoConnection : IReadinessHandler
             var n = loopPipe.CopyOut(buffer[count..], out _);
             if (n <= 0)
             {
-                break;
+                _context.Pipes.DiscardLoopPipe(buffer);
+                return false;
             }
 
             count += n;
         }
 
         _owed.Keep(buffer[..count]);
-        _context.Pipes.DiscardLoopPipe(buffer[count..]);
+        return true;
     }
 
     /// <returns>False if the connection was closed.</returns>
