@@ -38,6 +38,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
     public Token Token { get; set; }
 
+    /// <summary>Connections this listener accepted and served (not those rejected over the limit).</summary>
+    public long Accepted { get; private set; }
+
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
         if (!_timerArmed)
@@ -147,6 +150,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
         context.Link(connection);
         context.Counters.Accepted++;
+        Accepted++;
         if (context.DebugLogging)
         {
             connection.Peer = socket.RemoteEndPoint?.ToString();
