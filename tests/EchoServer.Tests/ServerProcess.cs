@@ -79,12 +79,30 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="fileName"/> (the server, or a shell that execs it) and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> args)
+    /// <param name="environment">Variables to set (a null value removes one) on top of the test process's own.</param>
+    public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var server = Launch(fileName, args);
-        server.EndPoint = await server.WaitUntilListeningAsync(server._listening.Task);
+        var server = Launch(fileName, args, environment);
+        await server.WaitUntilListeningAsync();
         return server;
     }
+
+    /// <summary>
+    /// Starts <paramref name="fileName"/> (the server, or a launcher such as <c>systemd-socket-activate</c> that
+    /// execs it later) without waiting; <see cref="WaitUntilListeningAsync()"/> waits for the first <c>listening on</c>.
+    /// </summary>
+    public static ServerProcess Start(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null) =>
+        Launch(fileName, args, environment);
+
+    /// <summary>Waits (bounded) for the first TCP <c>listening on …</c> line and sets <see cref="EndPoint"/> from it.</summary>
+    public async Task WaitUntilListeningAsync() => EndPoint = await WaitUntilListeningAsync(_listening.Task);
+
+    /// <summary>The address of every <c>listening on …</c> line so far (<c>127.0.0.1:9000</c>, <c>unix:/path</c>).</summary>
+    public IReadOnlyList<string> ListeningAddresses =>
+        [.. StdoutLines.Select(line => ListeningLine().Match(line)).Where(m => m.Success).Select(m => m.Groups["ep"].Value)];
+
+    /// <summary>The process's standard input (a launcher under test may read commands from it).</summary>
+    public StreamWriter Input => _process.StandardInput;
 
     /// <summary>
     /// Starts <c>echoserver --bind unix:<paramref name="path"/></c> plus <paramref name="args"/> and waits until it
@@ -141,7 +159,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ServerProcess Launch(string fileName, IEnumerable<string> args)
+    private static ServerProcess Launch(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -154,6 +172,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         var process = new Process { StartInfo = info };

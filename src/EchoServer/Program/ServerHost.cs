@@ -212,8 +212,8 @@ internal static class ServerHost
             : $"{Open()} connection(s) open, {services.Sum(s => s.Context.Counters.Accepted)} served; {listeners.Count} listener(s)";
         if (notifier is not null)
         {
-            HostLog.Notifying(logger, notifier.Address, notifier.WatchdogInterval is { } every ? $", watchdog ping every {every.TotalMilliseconds:F0} ms" : string.Empty);
-            StartNotifierTimers(services[0].Loop, notifier, Status);
+            var watchdog = notifier.WatchdogInterval is { } every ? $", watchdog ping every {every.TotalMilliseconds:F0} ms" : string.Empty;
+            HostLog.Notifying(logger, notifier.Address, watchdog);
         }
 
         var threads = services.Skip(1).Select((service, i) =>
@@ -224,7 +224,12 @@ internal static class ServerHost
         }).ToList();
 
         // Every socket is listening (the kernel queues clients until the loops accept them): ready.
-        notifier?.Ready(Status());
+        if (notifier is not null)
+        {
+            notifier.Ready(Status());
+            StartNotifierTimers(services[0].Loop, notifier, Status);
+        }
+
         services[0].Loop.Run();
         foreach (var thread in threads)
         {
