@@ -49,11 +49,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "getsockname", SetLastError = true)]
     private static partial int getsockname_un(int fd, SockAddrUn* addr, uint* length);
 
-    // ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
-    //                const struct sockaddr *dest_addr, socklen_t addrlen);          sendto(2), to a sockaddr_un
-    [LibraryImport(Name, EntryPoint = "sendto", SetLastError = true)]
-    private static partial nint sendto_un(int fd, byte* buf, nuint len, int flags, SockAddrUn* destAddr, uint addrLen);
-
     /// <summary>
     /// getsockname(2) into a buffer large enough for every family this library knows (sockaddr_un is
     /// the largest), so one call tells the family and the address of any socket.
@@ -99,32 +94,5 @@ internal static unsafe partial class Libc
         }
 
         return default;
-    }
-
-    /// <summary>sendto(2) of one datagram to a unix-domain address, retried on EINTR.</summary>
-    /// <returns>The bytes sent, or -1 with <paramref name="errno"/> set.</returns>
-    internal static int SendTo(int fd, ReadOnlySpan<byte> buffer, in SockAddrUn destination, uint destinationLength, out Errno errno)
-    {
-        byte empty = 0;
-        fixed (byte* p = buffer)
-        fixed (SockAddrUn* a = &destination)
-        {
-            var data = buffer.IsEmpty ? &empty : p;
-            while (true)
-            {
-                var n = sendto_un(fd, data, (nuint)buffer.Length, 0, a, destinationLength);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
-            }
-        }
     }
 }

@@ -54,6 +54,23 @@ public sealed record SocketDescription
 
     private bool IsIp => Family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6;
 
+    /// <summary>
+    /// What every Adopt factory does: checks that <paramref name="fd"/> is the kind of socket it takes, then
+    /// makes it non-blocking and close-on-exec.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is not <paramref name="expected"/>.</exception>
+    internal static SocketDescription TakeOver(int fd, Func<SocketDescription, bool> isExpected, string expected)
+    {
+        var description = Describe(fd);
+        if (!isExpected(description))
+        {
+            throw new ArgumentException($"fd {fd} is not {expected}.", nameof(fd));
+        }
+
+        SyscallException.ThrowIfError("fcntl(O_NONBLOCK, FD_CLOEXEC)", Libc.SetNonBlockingCloseOnExec(fd));
+        return description;
+    }
+
     /// <summary>Asks the kernel about <paramref name="fd"/>.</summary>
     /// <exception cref="SyscallException">getsockopt or getsockname failed for a reason other than EBADF/ENOTSOCK.</exception>
     public static SocketDescription Describe(int fd)

@@ -70,13 +70,7 @@ public sealed class TcpListener : IStreamListener
     /// <exception cref="SyscallException">fcntl failed.</exception>
     public static TcpListener Adopt(int fd)
     {
-        var description = SocketDescription.Describe(fd);
-        if (!description.IsTcpListener)
-        {
-            throw new ArgumentException($"fd {fd} is not a listening TCP socket.", nameof(fd));
-        }
-
-        SyscallException.ThrowIfError("fcntl(O_NONBLOCK, FD_CLOEXEC)", Libc.SetNonBlockingCloseOnExec(fd));
+        var description = SocketDescription.TakeOver(fd, d => d.IsTcpListener, "a listening TCP socket");
         return new TcpListener(fd, description.LocalEndPoint!);
     }
 

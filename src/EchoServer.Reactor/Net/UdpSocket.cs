@@ -125,13 +125,7 @@ public sealed class UdpSocket : IDisposable
     /// <exception cref="SyscallException">fcntl failed.</exception>
     public static UdpSocket Adopt(int fd)
     {
-        var description = SocketDescription.Describe(fd);
-        if (!description.IsBoundUdp)
-        {
-            throw new ArgumentException($"fd {fd} is not a bound UDP socket.", nameof(fd));
-        }
-
-        SyscallException.ThrowIfError("fcntl(O_NONBLOCK, FD_CLOEXEC)", Libc.SetNonBlockingCloseOnExec(fd));
+        var description = SocketDescription.TakeOver(fd, d => d.IsBoundUdp, "a bound UDP socket");
         return new UdpSocket(fd, description.LocalEndPoint!);
     }
 

@@ -93,13 +93,7 @@ public sealed class UnixListener : IStreamListener
     /// <exception cref="SyscallException">fcntl failed.</exception>
     public static UnixListener Adopt(int fd)
     {
-        var description = SocketDescription.Describe(fd);
-        if (!description.IsUnixListener)
-        {
-            throw new ArgumentException($"fd {fd} is not a listening unix stream socket.", nameof(fd));
-        }
-
-        SyscallException.ThrowIfError("fcntl(O_NONBLOCK, FD_CLOEXEC)", Libc.SetNonBlockingCloseOnExec(fd));
+        var description = SocketDescription.TakeOver(fd, d => d.IsUnixListener, "a listening unix stream socket");
         return new UnixListener(fd, description.UnixPath ?? string.Empty, 0, ownsFile: false);
     }
 
