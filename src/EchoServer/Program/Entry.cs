@@ -32,7 +32,8 @@ internal static class Entry
 
     private static readonly Option<int> ReactorsOption = new("--reactors")
     {
-        Description = "Independent single-threaded event loops, each with its own SO_REUSEPORT listener; 'auto' = one per core",
+        Description = "Independent single-threaded event loops; each TCP address gets an SO_REUSEPORT listener per loop, while unix and "
+            + "inherited sockets (one kernel queue each) are spread over the loops one socket per loop; 'auto' = one per core",
         HelpName = "N|auto",
         DefaultValueFactory = _ => 1,
         CustomParser = ParseReactors,
@@ -40,7 +41,7 @@ internal static class Entry
 
     private static readonly Option<bool> UdpOption = new("--udp")
     {
-        Description = "Also echo UDP datagrams on the same address and port. Off by default: UDP echo can be abused for "
+        Description = "Also echo UDP datagrams on each TCP address and port. Off by default: UDP echo can be abused for "
             + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
