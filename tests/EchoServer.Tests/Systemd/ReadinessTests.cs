@@ -48,6 +48,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task An_abstract_notify_socket_works_and_a_watchdog_meant_for_another_process_is_not_pinged()
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "abstract unix socket names (NOTIFY_SOCKET=@name) exist on Linux only");
         var name = $"echoserver-notify-{Guid.NewGuid():N}";
         using var manager = new FakeServiceManager("\0" + name);
         await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0"],
