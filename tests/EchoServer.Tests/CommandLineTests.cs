@@ -44,6 +44,15 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Udp_with_only_a_unix_socket_exits_2()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--bind", "unix:/tmp/echoserver-never-bound.sock", "--udp");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output).Which.Should().Contain("--udp needs an IP address");
+    }
+
+    [Fact]
     public async Task The_same_address_twice_exits_2()
     {
         await using var server = await ServerProcess.RunToExitAsync("--bind", "127.0.0.1:9000", "--bind", "127.0.0.1:9000");

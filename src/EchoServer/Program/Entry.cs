@@ -210,9 +210,11 @@ internal static class Entry
             binds.Add(ListenAddress.Default);
         }
 
-        if (udp && binds.Count > 0 && binds.All(b => b.UnixPath is not null))
+        if (udp && binds.All(b => b.UnixPath is not null))
         {
-            Console.Error.WriteLine($"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket");
+            Console.Error.WriteLine(binds.Count > 0
+                ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
+                : $"{Name}: --udp echoes beside a --bind IP address; with sockets from systemd, pass UDP sockets (ListenDatagram=) instead");
             return ExitCodes.Usage;
         }
 

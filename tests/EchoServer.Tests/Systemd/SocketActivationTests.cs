@@ -83,6 +83,22 @@ public sealed class SocketActivationTests
         }
     }
 
+    [Fact]
+    public async Task Udp_without_a_bind_address_under_socket_activation_is_a_usage_error()
+    {
+        var (server, port) = await SystemdTools.StartActivatorAsync(port => SystemdTools.ActivateArgs(
+            [$"127.0.0.1:{port}"], null, datagram: false, null, ServerProcess.ServerPath, "--udp"));
+        await using (server)
+        {
+            using var trigger = await Client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+            await server.WaitForExitAsync(ServerProcess.ExitTimeout);
+
+            server.ExitCode.Should().Be(2, server.Output);
+            server.StderrLines.Where(l => l.StartsWith("echoserver:", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
+                .Which.Should().Contain("ListenDatagram=");
+        }
+    }
+
     public static TheoryData<string, string> WrongDescriptors => new()
     {
         // fd 3 a listening TCP socket from the tool, fd 4 a plain file: nothing may be served.
@@ -124,7 +140,9 @@ public sealed class SocketActivationTests
             var args = SystemdTools.ActivateArgs([path], null, datagram: false, null, ServerProcess.ServerPath);
             args.Insert(0, kind);
             await using var server = ServerProcess.Start(tool, args);
-            await Wait.UntilAsync(() => File.Exists(path), ServerProcess.StartTimeout, "the tool binds the socket", () => server.Output);
+            // The file appears at bind(2), before listen(2): wait for the tool's own "Listening on … as 3." line.
+            await Wait.UntilAsync(() => server.StderrLines.Any(l => l.Contains($"{path} as 3", StringComparison.Ordinal)),
+                ServerProcess.StartTimeout, "the tool listens on the socket", () => server.Output);
             using var trigger = new Socket(AddressFamily.Unix, kind == "--datagram" ? SocketType.Dgram : SocketType.Seqpacket, ProtocolType.Unspecified);
             if (kind == "--datagram")
             {
