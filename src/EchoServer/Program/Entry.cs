@@ -12,6 +12,7 @@ internal static class Entry
 {
     private const string Name = "echoserver";
     private const string UnixPrefix = "unix:";
+    private const string LibkqueueVariable = "ECHOSERVER_LIBKQUEUE";
 
     private static readonly Option<string> BindOption = new("--bind", "-b")
     {
@@ -161,6 +162,11 @@ internal static class Entry
         }
 
         var poller = parse.GetValue(PollerOption);
+        if (!TryUseLibkqueue(poller))
+        {
+            return ExitCodes.Usage;
+        }
+
         if (!PollerFactory.IsSupported(poller))
         {
             try
@@ -213,6 +219,31 @@ internal static class Entry
                 result.AddError($"{option.Name} must be at least {minimum}.");
             }
         });
+
+    /// <summary>
+    /// For developers: <c>--poller kqueue</c> on Linux runs over the libkqueue build that
+    /// <see cref="LibkqueueVariable"/> names (docs/design.md, "kqueue over libkqueue"); without it, kqueue stays
+    /// unavailable on Linux. False (after one line on stderr) when the variable names no usable library.
+    /// </summary>
+    private static bool TryUseLibkqueue(PollerKind poller)
+    {
+        if (poller != PollerKind.Kqueue || !OperatingSystem.IsLinux()
+            || Environment.GetEnvironmentVariable(LibkqueueVariable) is not { Length: > 0 } path)
+        {
+            return true;
+        }
+
+        try
+        {
+            KqueuePoller.UseLibkqueue(path);
+            return true;
+        }
+        catch (DllNotFoundException e)
+        {
+            Console.Error.WriteLine($"{Name}: --poller kqueue: {LibkqueueVariable}: {e.Message}");
+            return false;
+        }
+    }
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {
