@@ -11,7 +11,7 @@ namespace EchoServer.TestSupport;
 /// runs on Linux. Test projects run in parallel, so the build happens under an exclusive file lock and the
 /// others wait for it. Where it cannot be built (no sources, no cmake, no C compiler) the tests that need it
 /// skip with that reason; a build that starts and fails is a test failure.
-/// Shared by both test projects (linked into each).
+/// Shared by both test projects (linked into each, with <see cref="Executables"/>).
 /// </summary>
 internal static class LibkqueueBuild
 {
@@ -75,8 +75,8 @@ internal static class LibkqueueBuild
             return (null, $"libkqueue sources not found at {source} (../shared/vendor/libkqueue beside the repository), so the kqueue backend cannot run on Linux here");
         }
 
-        var missing = BuildTools.Where(tool => FindOnPath(tool) is null).ToList();
-        if (FindOnPath("cc") is null && FindOnPath("gcc") is null)
+        var missing = BuildTools.Where(tool => Executables.Find(tool) is null).ToList();
+        if (Executables.Find("cc") is null && Executables.Find("gcc") is null)
         {
             missing.Add("a C compiler (cc/gcc)");
         }
@@ -176,10 +176,4 @@ internal static class LibkqueueBuild
                 $"building libkqueue failed: {tool} {string.Join(' ', args)} exited {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
         }
     }
-
-    private static string? FindOnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, tool))
-            .FirstOrDefault(File.Exists);
 }
