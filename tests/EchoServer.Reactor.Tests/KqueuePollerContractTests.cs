@@ -1,4 +1,6 @@
+using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
+using EchoServer.Reactor.Tests.Support;
 using EchoServer.TestSupport;
 using FluentAssertions;
 
@@ -30,5 +32,19 @@ public sealed class KqueuePollerContractTests : PollerContractTests
     public void Reports_its_name()
     {
         Poller.Name.Should().Be("kqueue");
+    }
+
+    [Fact]
+    public void Reregister_and_deregister_of_an_unregistered_fd_throw_ENOENT()
+    {
+        // kqueue itself would add the filters on EV_ADD and ignore a missing one on EV_DELETE; the backend's
+        // own bookkeeping answers as epoll does.
+        using var pair = TcpPair.Open();
+
+        var act = () => Poller.Reregister(pair.Accepted.Fd, new Token(1), Interest.Readable);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+
+        act = () => Poller.Deregister(pair.Accepted.Fd);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
     }
 }
