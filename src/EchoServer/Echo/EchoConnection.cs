@@ -151,6 +151,14 @@ internal sealed class EchoConnection : IReadinessHandler
 
             if (n == 0)
             {
+                if ((readiness & Readiness.Error) != 0)
+                {
+                    // An error edge, yet read() ends cleanly: libkqueue cleared SO_ERROR to report the peer's
+                    // reset (docs/design.md, "kqueue over libkqueue"); a kernel leaves it for read() to return.
+                    Close(eventLoop, CloseReason.ClientReset);
+                    return false;
+                }
+
                 _peerFinished = true;
                 return true;
             }

@@ -12,6 +12,7 @@ namespace EchoServer.Program;
 internal static class Entry
 {
     private const string Name = "echoserver";
+    private const string LibkqueueVariable = "ECHOSERVER_LIBKQUEUE";
 
     private static readonly Option<string[]> BindOption = new("--bind", "-b")
     {
@@ -198,6 +199,26 @@ internal static class Entry
             binds.Add(address);
         }
 
+        var poller = parse.GetValue(PollerOption);
+        if (!TryUseLibkqueue(poller))
+        {
+            return ExitCodes.Usage;
+        }
+
+        if (!PollerFactory.IsSupported(poller))
+        {
+            try
+            {
+                PollerFactory.Create(poller).Dispose();
+            }
+            catch (PlatformNotSupportedException e)
+            {
+                // The factory words it for people: "kqueue is not available on Linux (available: epoll)".
+                Console.Error.WriteLine($"{Name}: --poller {poller.ToString().ToLowerInvariant()}: {e.Message}");
+                return ExitCodes.Usage;
+            }
+        }
+
         // Socket activation: read (and unset) LISTEN_*, and check every descriptor before any is used.
         if (!SocketActivation.TryTake(SocketActivation.ProcessEnvironment, Environment.ProcessId, out var inherited, out var activationError))
         {
@@ -216,21 +237,6 @@ internal static class Entry
                 ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
                 : $"{Name}: --udp echoes beside a --bind IP address; with sockets from systemd, pass UDP sockets (ListenDatagram=) instead");
             return ExitCodes.Usage;
-        }
-
-        var poller = parse.GetValue(PollerOption);
-        if (!PollerFactory.IsSupported(poller))
-        {
-            try
-            {
-                PollerFactory.Create(poller).Dispose();
-            }
-            catch (PlatformNotSupportedException e)
-            {
-                // The factory words it for people: "kqueue is not available on Linux (available: epoll)".
-                Console.Error.WriteLine($"{Name}: --poller {poller.ToString().ToLowerInvariant()}: {e.Message}");
-                return ExitCodes.Usage;
-            }
         }
 
         var settings = new ServerSettings
@@ -271,6 +277,31 @@ internal static class Entry
                 result.AddError($"{option.Name} must be at least {minimum}.");
             }
         });
+
+    /// <summary>
+    /// For developers: <c>--poller kqueue</c> on Linux runs over the libkqueue build that
+    /// <see cref="LibkqueueVariable"/> names (docs/design.md, "kqueue over libkqueue"); without it, kqueue stays
+    /// unavailable on Linux. False (after one line on stderr) when the variable names no usable library.
+    /// </summary>
+    private static bool TryUseLibkqueue(PollerKind poller)
+    {
+        if (poller != PollerKind.Kqueue || !OperatingSystem.IsLinux()
+            || Environment.GetEnvironmentVariable(LibkqueueVariable) is not { Length: > 0 } path)
+        {
+            return true;
+        }
+
+        try
+        {
+            KqueuePoller.UseLibkqueue(path);
+            return true;
+        }
+        catch (DllNotFoundException e)
+        {
+            Console.Error.WriteLine($"{Name}: --poller kqueue: {LibkqueueVariable}: {e.Message}");
+            return false;
+        }
+    }
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {

@@ -19,7 +19,7 @@ public sealed class ReadinessTests
         var path = SystemdTools.NewSocketPath("notify");
         using var manager = new FakeServiceManager(path);
         await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0"],
-            new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000", ["WATCHDOG_PID"] = null });
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000", ["WATCHDOG_PID"] = "" });
 
         var ready = await manager.WaitForAsync(m => m.Contains("READY=1"), "READY=1");
         ready.Should().Contain("STATUS=0 connection(s) open");
@@ -52,7 +52,7 @@ public sealed class ReadinessTests
         var name = $"echoserver-notify-{Guid.NewGuid():N}";
         using var manager = new FakeServiceManager("\0" + name);
         await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0"],
-            new Dictionary<string, string?> { ["NOTIFY_SOCKET"] = "@" + name, ["WATCHDOG_USEC"] = "200000", ["WATCHDOG_PID"] = "1" });
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = "@" + name, ["WATCHDOG_USEC"] = "200000", ["WATCHDOG_PID"] = "1" });
 
         await manager.WaitForAsync(m => m.Contains("READY=1"), "READY=1");
         using var client = await Client.ConnectAsync(server);
