@@ -195,6 +195,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
         // Only a test that asks for kqueue over libkqueue gets it, whatever the developer's shell exports.
         info.Environment.Remove(ServerPollers.LibkqueueVariable);
+
+        // Nor does a server under test talk to (or take sockets from) a service manager the test runner may run under.
+        foreach (var name in (string[])["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"])
+        {
+            info.Environment.Remove(name);
+        }
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
