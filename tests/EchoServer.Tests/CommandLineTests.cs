@@ -124,8 +124,25 @@ public sealed class CommandLineTests
 
         server.ExitCode.Should().Be(0, server.Output);
         var help = string.Join('\n', server.StdoutLines);
-        help.Should().Contain("--bind").And.Contain("--max-pending-bytes").And.Contain("--log-level");
+        help.Should().Contain("--bind").And.Contain("--max-pending-bytes").And.Contain("--log-level").And.Contain("--zero-copy <on|off>");
         help.Should().Contain("more than once").And.Contain("LISTEN_FDS").And.Contain("NOTIFY_SOCKET").And.Contain("WATCHDOG_USEC");
+    }
+
+    [Fact]
+    public async Task A_zero_copy_value_other_than_on_or_off_exits_2()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--zero-copy", "maybe");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().Contain(line => line.Contains("maybe", StringComparison.Ordinal), server.Output);
+    }
+
+    [Fact]
+    public async Task With_zero_copy_off_the_server_echoes()
+    {
+        await using var server = await ServerProcess.StartAsync("--zero-copy", "off");
+
+        await Client.AssertEchoesAsync(server, "no splice here\n");
     }
 
     [Fact]

@@ -42,6 +42,7 @@ internal sealed class InProcessServer : IDisposable
         if (_thread.Join(TimeSpan.FromSeconds(10)))
         {
             Loop.Dispose();
+            Service.Context.Dispose();
         }
     }
 }

@@ -78,21 +78,12 @@ internal static unsafe partial class Libc
         fixed (byte* p = buffer)
         {
             var data = buffer.IsEmpty ? &empty : p;
-            while (true)
+            int result;
+            while (!Completed(sendto(fd, data, (nuint)buffer.Length, 0, destination, destinationLength), out result, out errno))
             {
-                var n = sendto(fd, data, (nuint)buffer.Length, 0, destination, destinationLength);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
             }
+
+            return result;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace EchoServer.Reactor.Interop;
@@ -19,27 +20,37 @@ internal static unsafe partial class Libc
     // Linux: MSG_NOSIGNAL per call; macOS: 0 here and SO_NOSIGPIPE on the socket instead.
     private static readonly int s_sendFlags = OsConstants.Current.MSG_NOSIGNAL;
 
+    /// <summary>
+    /// The one EINTR rule for calls that return a count or -1: true with the count (or -1 and errno) when the
+    /// call is over; false when a signal interrupted it before it did anything, so the caller calls again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool Completed(nint n, out int result, out Errno errno)
+    {
+        if (n >= 0)
+        {
+            errno = default;
+            result = (int)n;
+            return true;
+        }
+
+        errno = Errno.Last;
+        result = -1;
+        return !errno.IsInterrupted;
+    }
+
     /// <summary>read(2), retried on EINTR.</summary>
     /// <returns>Bytes read, 0 at end of stream, or -1 with <paramref name="errno"/> set.</returns>
     internal static int Read(int fd, Span<byte> buffer, out Errno errno)
     {
         fixed (byte* p = buffer)
         {
-            while (true)
+            int result;
+            while (!Completed(read(fd, p, (nuint)buffer.Length), out result, out errno))
             {
-                var n = read(fd, p, (nuint)buffer.Length);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
             }
+
+            return result;
         }
     }
 
@@ -49,21 +60,12 @@ internal static unsafe partial class Libc
     {
         fixed (byte* p = buffer)
         {
-            while (true)
+            int result;
+            while (!Completed(write(fd, p, (nuint)buffer.Length), out result, out errno))
             {
-                var n = write(fd, p, (nuint)buffer.Length);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
             }
+
+            return result;
         }
     }
 
@@ -73,21 +75,12 @@ internal static unsafe partial class Libc
     {
         fixed (byte* p = buffer)
         {
-            while (true)
+            int result;
+            while (!Completed(send(fd, p, (nuint)buffer.Length, s_sendFlags), out result, out errno))
             {
-                var n = send(fd, p, (nuint)buffer.Length, s_sendFlags);
-                if (n >= 0)
-                {
-                    errno = default;
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    return -1;
-                }
             }
+
+            return result;
         }
     }
 }

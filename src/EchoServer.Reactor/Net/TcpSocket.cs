@@ -49,20 +49,39 @@ public sealed class TcpSocket : IDisposable
         return new TcpSocket(fd);
     }
 
+    /// <summary>
+    /// <see cref="Read(Span{byte}, out Errno)"/> on a socket fd held without a <see cref="TcpSocket"/> object:
+    /// for a server whose idle connections should cost as few bytes as possible (the caller owns the fd
+    /// and closes it with <see cref="Close(int)"/>).
+    /// </summary>
+    public static int Read(int fd, Span<byte> buffer, out Errno errno) => Libc.Read(fd, buffer, out errno);
+
+    /// <summary><see cref="Write(ReadOnlySpan{byte}, out Errno)"/> on a socket fd held without a <see cref="TcpSocket"/> object.</summary>
+    public static int Write(int fd, ReadOnlySpan<byte> buffer, out Errno errno) => Libc.Send(fd, buffer, out errno);
+
+    /// <summary>Closes a socket fd held without a <see cref="TcpSocket"/> object (deregister it from its poller first).</summary>
+    public static void Close(int fd) => _ = Libc.Close(fd);
+
+    /// <summary><see cref="SetNoDelay(bool)"/> on a socket fd held without a <see cref="TcpSocket"/> object.</summary>
+    public static Errno SetNoDelay(int fd, bool on) =>
+        Libc.SetSocketOption(fd, OsConstants.Current.IPPROTO_TCP, OsConstants.Current.TCP_NODELAY, on ? 1 : 0);
+
+    /// <summary><see cref="RemoteEndPoint"/> of a socket fd held without a <see cref="TcpSocket"/> object.</summary>
+    public static IPEndPoint? RemoteEndPointOf(int fd) => Libc.GetPeerName(fd, out var addr).Value == 0 ? addr.Decode() : null;
+
     /// <summary>Reads into <paramref name="buffer"/>.</summary>
     /// <returns>Bytes read; 0 when the peer has finished sending; -1 with <paramref name="errno"/> set.</returns>
-    public int Read(Span<byte> buffer, out Errno errno) => Libc.Read(_fd, buffer, out errno);
+    public int Read(Span<byte> buffer, out Errno errno) => Read(_fd, buffer, out errno);
 
     /// <summary>Writes from <paramref name="buffer"/>; a gone peer gives EPIPE, never SIGPIPE.</summary>
     /// <returns>Bytes the kernel took (possibly fewer than offered); -1 with <paramref name="errno"/> set.</returns>
-    public int Write(ReadOnlySpan<byte> buffer, out Errno errno) => Libc.Send(_fd, buffer, out errno);
+    public int Write(ReadOnlySpan<byte> buffer, out Errno errno) => Write(_fd, buffer, out errno);
 
     /// <summary>shutdown(SHUT_WR): sends FIN after the queued bytes; reading stays possible.</summary>
     public Errno ShutdownWrite() => Libc.Shutdown(_fd, OsConstants.Current.SHUT_WR);
 
     /// <summary>Sets TCP_NODELAY (no Nagle delay for small writes).</summary>
-    public Errno SetNoDelay(bool on) =>
-        Libc.SetSocketOption(_fd, OsConstants.Current.IPPROTO_TCP, OsConstants.Current.TCP_NODELAY, on ? 1 : 0);
+    public Errno SetNoDelay(bool on) => SetNoDelay(_fd, on);
 
     /// <summary>Reads and clears the socket's pending error (SO_ERROR), e.g. after a non-blocking connect.</summary>
     public Errno TakeError()
@@ -76,7 +95,7 @@ public sealed class TcpSocket : IDisposable
     public Errno SetResetOnClose() => Libc.SetLingerZero(_fd);
 
     /// <summary>The remote address, or null if the socket is not connected.</summary>
-    public IPEndPoint? RemoteEndPoint => Libc.GetPeerName(_fd, out var addr).Value == 0 ? addr.Decode() : null;
+    public IPEndPoint? RemoteEndPoint => RemoteEndPointOf(_fd);
 
     /// <summary>The local address, or null on error.</summary>
     public IPEndPoint? LocalEndPoint => Libc.GetSockName(_fd, out var addr).Value == 0 ? addr.Decode() : null;

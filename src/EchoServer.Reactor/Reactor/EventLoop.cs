@@ -113,6 +113,22 @@ public sealed class EventLoop : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A snapshot of every live registration, for shutdown and drain (it allocates; not for the hot path).
+    /// Handlers can thus be found without keeping a list of their own, which would cost memory per handler.
+    /// </summary>
+    public List<KeyValuePair<Token, IReadinessHandler>> Registrations()
+    {
+        var tokens = _slab.LiveTokens();
+        var registrations = new List<KeyValuePair<Token, IReadinessHandler>>(tokens.Count);
+        foreach (var token in tokens)
+        {
+            registrations.Add(new(token, _slab.Get(token, out _)!));
+        }
+
+        return registrations;
+    }
+
     /// <summary>True while <paramref name="token"/> is registered.</summary>
     public bool IsRegistered(Token token) => _slab.Get(token, out _) is not null;
 

@@ -6,52 +6,69 @@ namespace EchoServer.Reactor;
 /// Hands out tokens: a slot index in the low 32 bits and that slot's generation in the high 32.
 /// Freeing a slot bumps its generation, so an event already fetched for the old owner (the fd was
 /// closed and its number reused within one batch — mio#219, mio#172) no longer matches and is dropped.
-/// Slots are reused last-freed-first, which keeps the live part of the arrays small and cache-warm.
+/// Slots are reused last-freed-first, which keeps the live part of the table small and cache-warm.
 /// </summary>
+/// <remarks>
+/// Slots live in fixed chunks of <see cref="ChunkSize"/>, added as needed and never copied: a table
+/// that doubled would hold up to twice the slots in use plus the garbage of every smaller copy, which
+/// with 10,000 idle connections was a quarter of the server's memory per connection (docs/design.md,
+/// "Memory per idle connection"). A slot is 16 bytes; free slots are chained through their fd field.
+/// </remarks>
 internal sealed class TokenSlab
 {
-    private IReadinessHandler?[] _handlers = new IReadinessHandler?[64];
-    private int[] _fds = new int[64];
-    private uint[] _generations = new uint[64];
-    private int[] _free = new int[64];
-    private int _freeCount;
+    /// <summary>Slots per chunk (a power of two: a slot index splits into chunk and offset with a shift and a mask).</summary>
+    public const int ChunkSize = 1024;
+
+    private const int ChunkShift = 10;
+    private const int NoFreeSlot = -1;
+
+    private Slot[]?[] _chunks = new Slot[]?[4];
     private int _used;
+    private int _firstFree = NoFreeSlot;
 
     public int Count { get; private set; }
 
+    /// <summary>Slots the table has room for (whole chunks); for tests.</summary>
+    public int Capacity { get; private set; }
+
     public Token Add(int fd, IReadinessHandler handler)
     {
-        int slot;
-        if (_freeCount > 0)
+        int index;
+        if (_firstFree != NoFreeSlot)
         {
-            slot = _free[--_freeCount];
+            index = _firstFree;
+            _firstFree = SlotAt(index).Fd; // a free slot's fd field holds the next free slot
         }
         else
         {
-            if (_used == _handlers.Length)
+            if (_used == Capacity)
             {
-                Grow();
+                AddChunk();
             }
 
-            slot = _used++;
-            _generations[slot] = 1;
+            index = _used++;
+            SlotAt(index).Generation = 1;
         }
 
-        _handlers[slot] = handler;
-        _fds[slot] = fd;
+        ref var slot = ref SlotAt(index);
+        slot.Handler = handler;
+        slot.Fd = fd;
         Count++;
-        return Make(slot, _generations[slot]);
+        return Make(index, slot.Generation);
     }
 
     /// <summary>The handler of a live token; null for a freed or never-issued one.</summary>
     public IReadinessHandler? Get(Token token, out int fd)
     {
-        var slot = (int)(uint)token.Value;
-        var generation = (uint)(token.Value >> 32);
-        if ((uint)slot < (uint)_used && _generations[slot] == generation)
+        var index = (int)(uint)token.Value;
+        if ((uint)index < (uint)_used)
         {
-            fd = _fds[slot];
-            return _handlers[slot];
+            ref var slot = ref SlotAt(index);
+            if (slot.Generation == (uint)(token.Value >> 32) && slot.Handler is { } handler)
+            {
+                fd = slot.Fd;
+                return handler;
+            }
         }
 
         fd = -1;
@@ -65,18 +82,14 @@ internal sealed class TokenSlab
             return false;
         }
 
-        var slot = (int)(uint)token.Value;
-        _handlers[slot] = null;
-        _fds[slot] = -1;
+        var index = (int)(uint)token.Value;
+        ref var slot = ref SlotAt(index);
+        slot.Handler = null;
+        slot.Fd = _firstFree;
+        _firstFree = index;
 
         // Generation 0 is never issued, so a wrapped counter skips it.
-        _generations[slot] = _generations[slot] == uint.MaxValue ? 1 : _generations[slot] + 1;
-        if (_freeCount == _free.Length)
-        {
-            Array.Resize(ref _free, _free.Length * 2);
-        }
-
-        _free[_freeCount++] = slot;
+        slot.Generation = slot.Generation == uint.MaxValue ? 1 : slot.Generation + 1;
         Count--;
         return true;
     }
@@ -85,24 +98,41 @@ internal sealed class TokenSlab
     public List<Token> LiveTokens()
     {
         var tokens = new List<Token>(Count);
-        for (var slot = 0; slot < _used; slot++)
+        for (var index = 0; index < _used; index++)
         {
-            if (_handlers[slot] is not null)
+            ref var slot = ref SlotAt(index);
+            if (slot.Handler is not null)
             {
-                tokens.Add(Make(slot, _generations[slot]));
+                tokens.Add(Make(index, slot.Generation));
             }
         }
 
         return tokens;
     }
 
-    private static Token Make(int slot, uint generation) => new(((ulong)generation << 32) | (uint)slot);
+    private static Token Make(int index, uint generation) => new(((ulong)generation << 32) | (uint)index);
 
-    private void Grow()
+    private ref Slot SlotAt(int index) => ref _chunks[index >> ChunkShift]![index & (ChunkSize - 1)];
+
+    private void AddChunk()
     {
-        var size = _handlers.Length * 2;
-        Array.Resize(ref _handlers, size);
-        Array.Resize(ref _fds, size);
-        Array.Resize(ref _generations, size);
+        var chunk = Capacity >> ChunkShift;
+        if (chunk == _chunks.Length)
+        {
+            Array.Resize(ref _chunks, _chunks.Length * 2);
+        }
+
+        _chunks[chunk] = new Slot[ChunkSize];
+        Capacity += ChunkSize;
+    }
+
+    private struct Slot
+    {
+        public IReadinessHandler? Handler;
+
+        /// <summary>The registered fd; in a free slot, the index of the next free slot (or -1).</summary>
+        public int Fd;
+
+        public uint Generation;
     }
 }

@@ -16,53 +16,75 @@ namespace EchoServer.Echo;
 /// stops until a writable event lets that tail go out. So a client that sends without reading is
 /// pushed back by TCP flow control, not absorbed by our memory: a connection never keeps more than
 /// one read, at most <see cref="EchoOptions.MaxPendingBytes"/>.</para>
+/// <para>On Linux a connection whose reads are large echoes through the loop's pipe with splice(2)
+/// instead (<see cref="LoopPipes"/>): socket → pipe → the same socket, the bytes never in user space.
+/// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
+/// under the same rules and bound. docs/design.md, "Zero-copy echo".</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
+/// <para>An idle connection is one 56-byte object: the socket is held as a bare fd, the token is passed
+/// in by the loop, the drain finds connections through the loop's registrations, owed output is
+/// borrowed only while owed, and the idle timer and log address live in <see cref="ConnectionExtras"/>
+/// only where enabled. docs/design.md, "Memory per idle connection".</para>
 /// </remarks>
 internal sealed class EchoConnection : IReadinessHandler
 {
-    private readonly TcpSocket _socket;
     private readonly EchoContext _context;
-    private readonly Action<EventLoop>? _idleCheck;
-    private PendingOutput _pending;
+    private OwedOutput? _owed;
+    private ConnectionExtras? _extras;
+    private long _lastActivityMs;
+    private int _fd;
+    private bool _splicing;
     private bool _peerFinished;
     private bool _readPaused;
     private bool _closed;
-    private long _lastActivityMs;
-    private TimerId _idleTimer;
 
-    public EchoConnection(TcpSocket socket, EchoContext context, EventLoop eventLoop)
+    /// <summary>Takes ownership of the connected socket <paramref name="fd"/>.</summary>
+    public EchoConnection(int fd, EchoContext context, EventLoop eventLoop)
     {
-        _socket = socket;
+        _fd = fd;
         _context = context;
         _lastActivityMs = eventLoop.NowMs;
-        if (context.Options.IdleTimeout is { } timeout)
+    }
+
+    /// <summary>The client's address as text, kept only when Debug logging is on (for log scopes).</summary>
+    public string? Peer => _extras?.Peer;
+
+    /// <summary>True while the connection echoes with splice(2); for tests.</summary>
+    internal bool Splicing => _splicing;
+
+    /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
+    private int OwedBytes => _owed?.Count ?? 0;
+
+    /// <summary>Once registered as <paramref name="token"/>: arms the idle timer and keeps <paramref name="peer"/> for logs, where enabled.</summary>
+    public void Start(EventLoop eventLoop, Token token, string? peer)
+    {
+        var timeout = _context.Options.IdleTimeout;
+        if (timeout is null && peer is null)
+        {
+            return;
+        }
+
+        _extras = new ConnectionExtras(token, peer);
+        if (timeout is { } idle)
         {
             // One delegate per connection, re-armed lazily: reads only stamp _lastActivityMs, and the
             // timer, when it fires, either closes or re-arms for the remaining time. No per-read timer work.
-            _idleCheck = CheckIdle;
-            _idleTimer = eventLoop.AddTimer(timeout, _idleCheck);
+            _extras.IdleCheck = CheckIdle;
+            _extras.IdleTimer = eventLoop.AddTimer(idle, _extras.IdleCheck);
         }
     }
 
-    public Token Token { get; set; }
-
-    /// <summary>The client's address as text, kept only when Debug logging is on (for log scopes).</summary>
-    public string? Peer { get; set; }
-
-    internal EchoConnection? Next { get; set; }
-
-    internal EchoConnection? Previous { get; set; }
-
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (_pending.Count > 0)
+        var flushed = _owed is not null;
+        if (flushed)
         {
-            if (!Flush(eventLoop))
+            if (!Flush(eventLoop, token))
             {
                 return;
             }
 
-            if (_pending.Count > 0)
+            if (_owed is not null)
             {
                 // The kernel's send buffer is still full: reading more would only move bytes from the
                 // kernel's receive queue into ours. Leave them there, so TCP's window pushes back on the
@@ -77,25 +99,25 @@ internal sealed class EchoConnection : IReadinessHandler
         if (!_peerFinished && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
             _readPaused = false;
-            if (!ReadAndEcho(eventLoop, readiness))
+            if (!ReadAndEcho(eventLoop, token, readiness, flushed))
             {
                 return;
             }
         }
 
-        if (_peerFinished && _pending.Count == 0)
+        if (_peerFinished && _owed is null)
         {
-            Close(eventLoop, CloseReason.ClientFinished);
+            Close(eventLoop, token, CloseReason.ClientFinished);
         }
     }
 
     /// <summary>During a drain: closes the connection if it owes nothing and has been quiet for the drain's quiet period.</summary>
     /// <returns>True if it was closed.</returns>
-    public bool CloseIfQuiet(EventLoop eventLoop)
+    public bool CloseIfQuiet(EventLoop eventLoop, Token token)
     {
-        if (_pending.Count == 0 && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
+        if (_owed is null && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
         {
-            Close(eventLoop, CloseReason.Shutdown);
+            Close(eventLoop, token, CloseReason.Shutdown);
             return true;
         }
 
@@ -103,92 +125,275 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <returns>False if the connection was closed.</returns>
-    private bool ReadAndEcho(EventLoop eventLoop, Readiness readiness)
+    /// <param name="eventLoop">The loop.</param>
+    /// <param name="token">This connection's token.</param>
+    /// <param name="readiness">What the poller reported.</param>
+    /// <param name="afterFlush">True if this wakeup first sent owed bytes (then little new input says nothing about message size).</param>
+    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness, bool afterFlush)
     {
         // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
         var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
-        var counters = _context.Counters;
 
         // A short read means the receive queue is empty and later data raises a new edge (netty's
         // edge-triggered transport relies on the same fact), which saves the read that would only
         // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
         // first and leaves the end of stream for a read no new edge will prompt.
         var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
+        var received = 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var n = _socket.Read(buffer, out var errno);
-            if (n > 0)
+            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, readiness, ref received) : ReadOnce(eventLoop, token, buffer, readiness, shortReadDrains, ref received);
+            if (step != Step.Again)
             {
-                counters.BytesReceived += n;
-                _lastActivityMs = eventLoop.NowMs;
-                var written = _socket.Write(buffer[..n], out errno);
-                if (written < 0)
+                if (step == Step.Done)
                 {
-                    if (!errno.IsWouldBlock)
-                    {
-                        return CloseOnError(eventLoop, errno);
-                    }
-
-                    written = 0;
+                    ChooseMode(received, afterFlush);
                 }
 
-                counters.BytesSent += written;
-                if (written < n)
-                {
-                    // Keep only the tail the kernel did not take, and stop reading until it has gone out.
-                    _pending.Keep(buffer[written..n]);
-                    _readPaused = true;
-                    return true;
-                }
-
-                if (n < buffer.Length && shortReadDrains)
-                {
-                    return true;
-                }
-
-                continue;
+                return step == Step.Done;
             }
-
-            if (n == 0)
-            {
-                if ((readiness & Readiness.Error) != 0)
-                {
-                    // An error edge, yet read() ends cleanly: libkqueue cleared SO_ERROR to report the peer's
-                    // reset (docs/design.md, "kqueue over libkqueue"); a kernel leaves it for read() to return.
-                    Close(eventLoop, CloseReason.ClientReset);
-                    return false;
-                }
-
-                _peerFinished = true;
-                return true;
-            }
-
-            return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
         }
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
         // to call us again after the others have had their turn.
-        eventLoop.Schedule(Token, readiness);
+        eventLoop.Schedule(token, readiness);
         return true;
     }
 
-    /// <returns>False if the connection was closed.</returns>
-    private bool Flush(EventLoop eventLoop)
+    /// <summary>
+    /// Chooses how the next wakeup takes its input, from what this whole wakeup brought: splice after at
+    /// least the threshold, read/write again after less than a quarter of it. Judged on the wakeup, not
+    /// one read, and with that gap between the two bounds, because in a bulk stream a wakeup often finds
+    /// only the first segments of a large write (or, after a full echo, what arrived meanwhile), and
+    /// switching to read/write on that copies the next large read through user space. A wakeup that
+    /// brought nothing (its edge announced bytes an earlier wakeup took), or first flushed owed bytes
+    /// (its input is only what came during the wait), leaves the mode as it is.
+    /// </summary>
+    private void ChooseMode(int received, bool afterFlush)
     {
-        while (_pending.Count > 0)
+        var threshold = _context.Options.SpliceThresholdBytes;
+        if (received >= threshold)
         {
-            var written = _socket.Write(_pending.Span, out var errno);
+            _splicing = _context.Pipes is not null;
+        }
+        else if (received > 0 && received < threshold / 4 && !afterFlush)
+        {
+            _splicing = false;
+        }
+    }
+
+    private enum Step
+    {
+        /// <summary>Read again: the socket may hold more.</summary>
+        Again,
+
+        /// <summary>Stop reading for this wakeup (drained, end of stream, or bytes owed).</summary>
+        Done,
+
+        /// <summary>The connection was closed.</summary>
+        Closed,
+    }
+
+    /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
+    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, bool shortReadDrains, ref int received)
+    {
+        var n = TcpSocket.Read(_fd, buffer, out var errno);
+        if (n > 0)
+        {
+            received += n;
+            var counters = _context.Counters;
+            counters.BytesReceived += n;
+            _lastActivityMs = eventLoop.NowMs;
+            var written = TcpSocket.Write(_fd, buffer[..n], out errno);
             if (written < 0)
             {
-                return errno.IsWouldBlock || CloseOnError(eventLoop, errno);
+                if (!errno.IsWouldBlock)
+                {
+                    return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
+                }
+
+                written = 0;
+            }
+
+            counters.BytesSent += written;
+
+            // A large read: the rest of this wakeup's input goes through the pipe instead.
+            if (n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null)
+            {
+                _splicing = true;
+            }
+
+            if (written < n)
+            {
+                // Keep only the tail the kernel did not take, and stop reading until it has gone out.
+                _owed = _context.RentOwed();
+                _owed.Keep(buffer[written..n]);
+                _readPaused = true;
+                return Step.Done;
+            }
+
+            return n < buffer.Length && shortReadDrains ? Step.Done : Step.Again;
+        }
+
+        if (n == 0)
+        {
+            return EndOfStream(eventLoop, token, readiness);
+        }
+
+        return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
+    }
+
+    /// <summary>One splice(2) from the socket into the loop pipe and back out to the socket.</summary>
+    /// <remarks>
+    /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
+    /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
+    /// </remarks>
+    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
+    {
+        var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
+        if (pipe is null)
+        {
+            _splicing = false; // no descriptors for a pipe: read and write meanwhile
+            return Step.Again;
+        }
+
+        var n = pipe.FillFrom(_fd, buffer.Length, out var errno);
+        if (n > 0)
+        {
+            received += n;
+            var counters = _context.Counters;
+            counters.BytesReceived += n;
+            counters.BytesSpliced += n;
+            _lastActivityMs = eventLoop.NowMs;
+            counters.BytesSent += pipe.DrainTo(_fd, out errno);
+            if (pipe.Count > 0)
+            {
+                if (!errno.IsWouldBlock)
+                {
+                    _context.Pipes.DiscardLoopPipe(buffer);
+                    return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
+                }
+
+                KeepPipeTail(eventLoop, pipe, buffer);
+                _readPaused = true;
+                return Step.Done;
+            }
+
+            return Step.Again;
+        }
+
+        if (n == 0)
+        {
+            return EndOfStream(eventLoop, token, readiness);
+        }
+
+        if (errno.IsWouldBlock)
+        {
+            return Step.Done;
+        }
+
+        if (SplicePipe.IsNotSpliceable(errno))
+        {
+            // This kind of socket cannot be spliced: stay on read/write.
+            _splicing = false;
+            return Step.Again;
+        }
+
+        return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
+    }
+
+    /// <summary>read() or splice() returned 0: the client finished sending, or reset the connection.</summary>
+    private Step EndOfStream(EventLoop eventLoop, Token token, Readiness readiness)
+    {
+        if ((readiness & Readiness.Error) != 0)
+        {
+            // An error edge, yet the read ends cleanly: libkqueue cleared SO_ERROR to report the peer's
+            // reset (docs/design.md, "kqueue over libkqueue"); a kernel leaves it for read() to return.
+            Close(eventLoop, token, CloseReason.ClientReset);
+            return Step.Closed;
+        }
+
+        _peerFinished = true;
+        return Step.Done;
+    }
+
+    /// <summary>The socket refused part of a splice: the connection keeps those bytes as its owed output.</summary>
+    private void KeepPipeTail(EventLoop eventLoop, SplicePipe loopPipe, Span<byte> buffer)
+    {
+        // Keep the loop pipe with its bytes and give the loop an empty one; without a spare pipe (out of
+        // descriptors, or the loop's pipe limit), copy the bytes out instead, as the read/write path would have.
+        _owed = _context.RentOwed();
+        if (_context.Pipes!.HandOver(eventLoop.NowMs) is { } owned)
+        {
+            _owed.KeepPipe(owned);
+            return;
+        }
+
+        var count = 0;
+        while (loopPipe.Count > 0)
+        {
+            var n = loopPipe.CopyOut(buffer[count..], out _);
+            if (n <= 0)
+            {
+                break;
+            }
+
+            count += n;
+        }
+
+        _owed.Keep(buffer[..count]);
+        _context.Pipes.DiscardLoopPipe(buffer[count..]);
+    }
+
+    /// <returns>False if the connection was closed.</returns>
+    private bool Flush(EventLoop eventLoop, Token token)
+    {
+        var owed = _owed!;
+        if (owed.Pipe is { } pipe)
+        {
+            var moved = pipe.DrainTo(_fd, out var pipeErrno);
+            if (moved > 0)
+            {
+                _context.Counters.BytesSent += moved;
+                _lastActivityMs = eventLoop.NowMs;
+            }
+
+            if (pipe.Count > 0)
+            {
+                return pipeErrno.IsWouldBlock || CloseOnError(eventLoop, token, pipeErrno);
+            }
+        }
+
+        while (owed.Count > 0)
+        {
+            var written = TcpSocket.Write(_fd, owed.Span, out var errno);
+            if (written < 0)
+            {
+                return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno);
             }
 
             _context.Counters.BytesSent += written;
             _lastActivityMs = eventLoop.NowMs;
-            _pending.Consume(written);
+            owed.Consume(written);
         }
 
+        ReleaseOwed();
         return true;
+    }
+
+    /// <summary>Gives the owed output (and its pipe, if any) back to the loop.</summary>
+    private void ReleaseOwed()
+    {
+        if (_owed is { } owed)
+        {
+            _owed = null;
+            if (owed.Release() is { } pipe)
+            {
+                _context.Pipes!.Return(pipe);
+            }
+
+            _context.ReturnOwed(owed);
+        }
     }
 
     private void CheckIdle(EventLoop eventLoop)
@@ -198,51 +403,52 @@ internal sealed class EchoConnection : IReadinessHandler
             return;
         }
 
+        var extras = _extras!;
         var timeoutMs = (long)_context.Options.IdleTimeout!.Value.TotalMilliseconds;
         var idleMs = eventLoop.NowMs - _lastActivityMs;
         if (idleMs >= timeoutMs)
         {
-            Close(eventLoop, CloseReason.IdleTimeout);
+            Close(eventLoop, extras.Token, CloseReason.IdleTimeout);
         }
         else
         {
-            _idleTimer = eventLoop.AddTimer(TimeSpan.FromMilliseconds(timeoutMs - idleMs), _idleCheck!);
+            extras.IdleTimer = eventLoop.AddTimer(TimeSpan.FromMilliseconds(timeoutMs - idleMs), extras.IdleCheck!);
         }
     }
 
-    private bool CloseOnError(EventLoop eventLoop, Errno errno)
+    private bool CloseOnError(EventLoop eventLoop, Token token, Errno errno)
     {
         if (_context.DebugLogging && !errno.IsPeerGone)
         {
             var error = errno.ToString();
-            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
+            using var scope = EchoLog.ConnectionScope(_context.Logger, token.Value, Peer);
             EchoLog.IoFailed(_context.Logger, error);
         }
 
-        Close(eventLoop, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
+        Close(eventLoop, token, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
         return false;
     }
 
-    public void Close(EventLoop eventLoop, CloseReason reason)
+    public void Close(EventLoop eventLoop, Token token, CloseReason reason)
     {
         if (_closed)
         {
             return;
         }
 
-        eventLoop.Deregister(Token);
-        if (_idleCheck is not null)
+        eventLoop.Deregister(token);
+        if (_extras?.IdleCheck is not null)
         {
-            eventLoop.CancelTimer(_idleTimer);
+            eventLoop.CancelTimer(_extras.IdleTimer);
         }
 
-        _context.Unlink(this);
+        _context.Counters.Active--;
         _context.Gate.Exit();
         _context.Counters.CountClose(reason);
         if (_context.DebugLogging)
         {
-            using var scope = EchoLog.ConnectionScope(_context.Logger, Token.Value, Peer);
-            EchoLog.Closed(_context.Logger, reason, _pending.Count);
+            using var scope = EchoLog.ConnectionScope(_context.Logger, token.Value, Peer);
+            EchoLog.Closed(_context.Logger, reason, OwedBytes);
         }
 
         Dispose();
@@ -255,7 +461,13 @@ internal sealed class EchoConnection : IReadinessHandler
     public void Dispose()
     {
         _closed = true;
-        _socket.Dispose();
-        _pending.Release();
+        var fd = _fd;
+        _fd = -1;
+        if (fd >= 0)
+        {
+            TcpSocket.Close(fd);
+        }
+
+        ReleaseOwed();
     }
 }

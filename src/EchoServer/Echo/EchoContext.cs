@@ -1,14 +1,18 @@
+using EchoServer.Reactor.Net;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Echo;
 
-/// <summary>What every connection of one event loop shares: options, logger, counters, one read buffer.</summary>
+/// <summary>What every connection of one event loop shares: options, logger, counters, one read buffer, its pipes and owed-output pool.</summary>
 /// <remarks>
 /// One buffer per loop is enough because the loop is single-threaded: a connection reads into it,
 /// echoes from it, and copies only what the kernel did not take into a buffer of its own.
 /// </remarks>
-internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate)
+internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate) : IDisposable
 {
+    private readonly OwedOutput?[] _owedPool = new OwedOutput?[64];
+    private int _owedCount;
+
     public ConnectionGate Gate { get; } = gate;
 
     public EchoOptions Options { get; } = options;
@@ -19,8 +23,9 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
 
     public byte[] ReadBuffer { get; } = GC.AllocateUninitializedArray<byte>(options.ReadBufferBytes, pinned: true);
 
-    /// <summary>The live connections, as an intrusive list (no allocation to add or remove), for drain and shutdown.</summary>
-    public EchoConnection? FirstConnection { get; private set; }
+    /// <summary>The loop's splice pipes; null where zero-copy echo is off or the OS has no splice(2).</summary>
+    public LoopPipes? Pipes { get; } =
+        options.ZeroCopy && SplicePipe.IsSupported ? new LoopPipes(Math.Min(options.ReadBufferBytes, options.MaxPendingBytes), options.MaxSplicePipes) : null;
 
     /// <summary>True once a drain has begun: stop accepting, close connections as they go quiet.</summary>
     public bool Draining { get; set; }
@@ -28,35 +33,18 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
     /// <summary>True where per-connection Debug logging (with scopes) is on; checked once, not per event.</summary>
     public bool DebugLogging { get; } = logger.IsEnabled(LogLevel.Debug);
 
-    public void Link(EchoConnection connection)
-    {
-        connection.Next = FirstConnection;
-        if (FirstConnection is not null)
-        {
-            FirstConnection.Previous = connection;
-        }
+    /// <summary>An empty <see cref="OwedOutput"/> for a connection that must keep a tail; from the loop's pool.</summary>
+    public OwedOutput RentOwed() => _owedCount > 0 ? _owedPool[--_owedCount]! : new OwedOutput();
 
-        FirstConnection = connection;
-        Counters.Active++;
+    /// <summary>Takes back an <see cref="OwedOutput"/> (emptied by the caller) for the next connection that owes.</summary>
+    public void ReturnOwed(OwedOutput owed)
+    {
+        if (_owedCount < _owedPool.Length)
+        {
+            _owedPool[_owedCount++] = owed;
+        }
     }
 
-    public void Unlink(EchoConnection connection)
-    {
-        if (connection.Previous is not null)
-        {
-            connection.Previous.Next = connection.Next;
-        }
-        else
-        {
-            FirstConnection = connection.Next;
-        }
-
-        if (connection.Next is not null)
-        {
-            connection.Next.Previous = connection.Previous;
-        }
-
-        connection.Next = connection.Previous = null;
-        Counters.Active--;
-    }
+    /// <summary>Closes the loop's pipes; after the loop (and so every connection) is disposed.</summary>
+    public void Dispose() => Pipes?.Dispose();
 }

@@ -18,6 +18,9 @@ internal sealed class EchoCounters
 
     public long BytesSent { get; set; }
 
+    /// <summary>Of <see cref="BytesReceived"/>, the bytes that came in through splice(2) (zero-copy echo).</summary>
+    public long BytesSpliced { get; set; }
+
     public long Closed(CloseReason reason) => Volatile.Read(ref _closed[(int)reason]);
 
     public void CountClose(CloseReason reason) => _closed[(int)reason]++;

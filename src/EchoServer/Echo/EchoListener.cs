@@ -129,15 +129,14 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     /// <returns>False if the loop could not take the connection (it was closed and accepting backs off).</returns>
     private bool Adopt(EventLoop eventLoop, int fd)
     {
-        var socket = new TcpSocket(fd);
-
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
         // (A unix socket has no Nagle; there the call fails with EOPNOTSUPP, harmlessly.)
-        _ = socket.SetNoDelay(true);
-        var connection = new EchoConnection(socket, context, eventLoop);
+        _ = TcpSocket.SetNoDelay(fd, true);
+        var connection = new EchoConnection(fd, context, eventLoop);
+        Token token;
         try
         {
-            connection.Token = eventLoop.Register(fd, Interest.ReadWrite, connection);
+            token = eventLoop.Register(fd, Interest.ReadWrite, connection);
         }
         catch (SyscallException e)
         {
@@ -148,13 +147,14 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             return false;
         }
 
-        context.Link(connection);
+        context.Counters.Active++;
         context.Counters.Accepted++;
         Accepted++;
+        var peer = context.DebugLogging ? TcpSocket.RemoteEndPointOf(fd)?.ToString() : null;
+        connection.Start(eventLoop, token, peer);
         if (context.DebugLogging)
         {
-            connection.Peer = socket.RemoteEndPoint?.ToString();
-            using var scope = EchoLog.ConnectionScope(context.Logger, connection.Token.Value, connection.Peer);
+            using var scope = EchoLog.ConnectionScope(context.Logger, token.Value, peer);
             EchoLog.Accepted(context.Logger);
         }
 

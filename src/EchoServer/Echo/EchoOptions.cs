@@ -34,6 +34,25 @@ internal sealed record EchoOptions
     /// <summary>Reads one connection may do per wakeup (up to 4 MiB with the default buffer) before others get their turn.</summary>
     public int ReadsPerWakeup { get; init; } = 16;
 
+    /// <summary>
+    /// Echo large reads with splice(2) through a pipe, so the bytes stay in the kernel (Linux; elsewhere
+    /// ignored). Small messages stay on read/write either way: see <see cref="SpliceThresholdBytes"/>.
+    /// </summary>
+    public bool ZeroCopy { get; init; } = true;
+
+    /// <summary>
+    /// A connection whose last read or splice brought at least this many bytes splices its next input; one
+    /// that brought fewer reads and writes. Measured crossover on the project VM: docs/design.md, "Zero-copy echo".
+    /// </summary>
+    public int SpliceThresholdBytes { get; init; } = 16 * 1024;
+
+    /// <summary>
+    /// The most pipes one loop opens (two descriptors each): its loop pipe, spares, and the pipes of
+    /// connections that owe spliced bytes. Beyond it a refused tail is copied into user space, as on the
+    /// read/write path, so a crowd of slow clients cannot double the server's descriptors.
+    /// </summary>
+    public int MaxSplicePipes { get; init; } = 256;
+
     /// <summary>Connections the listener accepts per wakeup before connections get their turn.</summary>
     public int AcceptsPerWakeup { get; init; } = 128;
 }

@@ -79,12 +79,12 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
 
     private void Sweep(EventLoop loop)
     {
-        var connection = context.FirstConnection;
-        while (connection is not null)
+        foreach (var (token, handler) in loop.Registrations())
         {
-            var next = connection.Next;
-            connection.CloseIfQuiet(loop);
-            connection = next;
+            if (handler is EchoConnection connection)
+            {
+                connection.CloseIfQuiet(loop, token);
+            }
         }
 
         if (context.Counters.Active > 0)
@@ -100,9 +100,12 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
     private void CloseAll()
     {
         EchoLog.DrainTimedOut(context.Logger, context.Counters.Active);
-        while (context.FirstConnection is { } connection)
+        foreach (var (token, handler) in eventLoop.Registrations())
         {
-            connection.Close(eventLoop, CloseReason.Shutdown);
+            if (handler is EchoConnection connection)
+            {
+                connection.Close(eventLoop, token, CloseReason.Shutdown);
+            }
         }
 
         eventLoop.Stop();

@@ -53,6 +53,8 @@ internal static class Entry
         DefaultValueFactory = _ => EchoOptions.DefaultMaxPendingBytes,
     };
 
+    private static readonly Option<string> ZeroCopyOption = CreateZeroCopyOption();
+
     private static readonly Option<int> MaxConnectionsOption = new("--max-connections")
     {
         Description = "Connections beyond this many are accepted and reset at once (counted as rejected); 0 = no limit",
@@ -105,6 +107,7 @@ internal static class Entry
             ReactorsOption,
             UdpOption,
             MaxPendingOption,
+            ZeroCopyOption,
             MaxConnectionsOption,
             BacklogOption,
             IdleTimeoutOption,
@@ -251,6 +254,7 @@ internal static class Entry
             Echo = new EchoOptions
             {
                 MaxPendingBytes = parse.GetValue(MaxPendingOption),
+                ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
                 MaxConnections = parse.GetValue(MaxConnectionsOption),
                 IdleTimeout = parse.GetValue(IdleTimeoutOption),
                 ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
@@ -266,6 +270,19 @@ internal static class Entry
                 console.TimestampFormat = "HH:mm:ss.fff ";
             }));
         return ServerHost.Run(settings, loggerFactory.CreateLogger(Name), Name);
+    }
+
+    private static Option<string> CreateZeroCopyOption()
+    {
+        var option = new Option<string>("--zero-copy")
+        {
+            Description = "Echo large reads with splice(2) through a pipe, so the bytes stay in the kernel (Linux; "
+                + "small messages use read/write either way; ignored on kqueue systems)",
+            HelpName = "on|off",
+            DefaultValueFactory = _ => "on",
+        };
+        option.AcceptOnlyFromAmong("on", "off");
+        return option;
     }
 
     private static void RequireAtLeast(Option<int> option, int minimum) =>

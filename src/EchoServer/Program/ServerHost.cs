@@ -126,6 +126,7 @@ internal static class ServerHost
             foreach (var service in services)
             {
                 service.Loop.Dispose();
+                service.Context.Dispose();
             }
         }
     }

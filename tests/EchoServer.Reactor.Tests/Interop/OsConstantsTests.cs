@@ -78,6 +78,15 @@ public class OsConstantsTests
 
         // resource (linux_like/linux/mod.rs RLIMIT_NOFILE via the asm-generic value; apple/mod.rs; freebsdlike/mod.rs)
         ["RLIMIT_NOFILE"] = (7, 8, 8),
+
+        // splice(2) and pipes, Linux only (linux_like/mod.rs SPLICE_F_*, linux_like/linux/mod.rs F_SETPIPE_SZ,
+        // O_CLOEXEC in linux/gnu/b64/x86_64/mod.rs); 0 = no splice on this OS. HasSplice: 1 = true.
+        ["O_CLOEXEC"] = (0x80000, 0, 0),
+        ["SPLICE_F_MOVE"] = (1, 0, 0),
+        ["SPLICE_F_NONBLOCK"] = (2, 0, 0),
+        ["F_SETPIPE_SZ"] = (1031, 0, 0),
+        ["F_GETPIPE_SZ"] = (1032, 0, 0),
+        ["HasSplice"] = (1, 0, 0),
     };
 
     // <sys/event.h>: macOS apple/mod.rs, FreeBSD freebsdlike/freebsd/mod.rs (struct size: apple/mod.rs

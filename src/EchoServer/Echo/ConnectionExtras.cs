@@ -1,0 +1,23 @@
+using EchoServer.Reactor;
+using EchoServer.Reactor.Pollers;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// The parts of a connection only some servers need: the idle timer (with --idle-timeout) and the peer's
+/// address for log scopes (at Debug level). Kept apart so that a connection without them costs one null
+/// reference instead of these fields (docs/design.md, "Memory per idle connection").
+/// </summary>
+internal sealed class ConnectionExtras(Token token, string? peer)
+{
+    /// <summary>The connection's token, for the idle timer's callback (event handlers are given theirs).</summary>
+    public Token Token { get; } = token;
+
+    /// <summary>The client's address as text, kept only when Debug logging is on.</summary>
+    public string? Peer { get; } = peer;
+
+    /// <summary>The idle check, one delegate per connection, re-armed lazily (see <see cref="EchoConnection"/>).</summary>
+    public Action<EventLoop>? IdleCheck { get; set; }
+
+    public TimerId IdleTimer { get; set; }
+}

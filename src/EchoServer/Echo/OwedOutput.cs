@@ -1,0 +1,61 @@
+using System.Buffers;
+using System.Diagnostics;
+using EchoServer.Reactor.Net;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// What one connection owes its client: the tail of one read that the kernel did not take back, either
+/// copied into a pooled array or still in the pipe it was spliced into. A connection stops reading while
+/// it holds one (see <see cref="EchoConnection"/>), so there is never more than one tail. Connections
+/// borrow these from their loop (<see cref="EchoContext.RentOwed"/>) only while they owe something, so an
+/// idle or keeping-up connection pays 8 bytes for the empty reference and nothing else.
+/// </summary>
+internal sealed class OwedOutput
+{
+    private byte[]? _buffer;
+    private int _start;
+    private int _end;
+
+    /// <summary>The pipe that holds the tail, when it was spliced; null when it was copied.</summary>
+    public SplicePipe? Pipe { get; private set; }
+
+    public int Count => Pipe?.Count ?? _end - _start;
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Copies <paramref name="bytes"/> in; only valid while empty.</summary>
+    public void Keep(ReadOnlySpan<byte> bytes)
+    {
+        Debug.Assert(Count == 0 && Pipe is null, "a connection stops reading while it owes bytes, so there is only ever one tail");
+        _buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        bytes.CopyTo(_buffer);
+        _start = 0;
+        _end = bytes.Length;
+    }
+
+    /// <summary>Takes <paramref name="pipe"/>, with the bytes in it, as the tail; only valid while empty.</summary>
+    public void KeepPipe(SplicePipe pipe)
+    {
+        Debug.Assert(Count == 0 && Pipe is null, "a connection stops reading while it owes bytes, so there is only ever one tail");
+        Pipe = pipe;
+    }
+
+    /// <summary>Drops <paramref name="count"/> sent bytes of a copied tail from the front.</summary>
+    public void Consume(int count) => _start += count;
+
+    /// <summary>Empties this for reuse: the array goes back to the shared pool; the pipe, if any, is handed back to the caller.</summary>
+    public SplicePipe? Release()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        _start = _end = 0;
+        var pipe = Pipe;
+        Pipe = null;
+        return pipe;
+    }
+}

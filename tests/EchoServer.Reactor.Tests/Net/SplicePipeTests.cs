@@ -1,0 +1,105 @@
+using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Tests.Support;
+using FluentAssertions;
+
+namespace EchoServer.Reactor.Tests.Net;
+
+/// <summary>SplicePipe: bytes go socket → pipe → socket inside the kernel, and the pipe knows how many it holds.</summary>
+public sealed class SplicePipeTests
+{
+    [Fact]
+    public void Bytes_spliced_in_from_a_socket_go_back_out_to_it_unchanged()
+    {
+        SkipUnlessSplice();
+        using var pair = TcpPair.Open();
+        using var pipe = SplicePipe.TryCreate(256 * 1024, null, out var errno)!;
+        pipe.Should().NotBeNull(errno.ToString());
+        var data = new byte[40_000];
+        new Random(3).NextBytes(data);
+        Loopback.WriteAll(pair.Peer, data);
+
+        var n = 0;
+        SpinWait.SpinUntil(() => (n += Math.Max(0, pipe.FillFrom(pair.Accepted, 1 << 20, out _))) >= data.Length, Loopback.Patience);
+        n.Should().Be(data.Length);
+        pipe.Count.Should().Be(data.Length);
+
+        pipe.DrainTo(pair.Accepted, out errno).Should().Be(data.Length);
+        errno.Value.Should().Be(0);
+        pipe.Count.Should().Be(0);
+
+        var back = new List<byte>();
+        SpinWait.SpinUntil(() => { back.AddRange(Loopback.ReadUntilWouldBlock(pair.Peer, out _)); return back.Count >= data.Length; }, Loopback.Patience);
+        back.Should().Equal(data);
+    }
+
+    [Fact]
+    public void A_socket_that_refuses_leaves_the_rest_counted_in_the_pipe_and_copy_out_returns_it_in_order()
+    {
+        SkipUnlessSplice();
+        using var pair = TcpPair.Open();
+        using var source = TcpPair.Open();
+        using var pipe = SplicePipe.TryCreate(1024 * 1024, null, out _)!;
+
+        // Fill the pair's send path (the peer never reads) so the pipe cannot be emptied into it.
+        var filler = new byte[64 * 1024];
+        while (pair.Accepted.Write(filler, out _) > 0)
+        {
+        }
+
+        var data = new byte[100_000];
+        new Random(5).NextBytes(data);
+        Loopback.WriteAll(source.Peer, data);
+        var n = 0;
+        SpinWait.SpinUntil(() => (n += Math.Max(0, pipe.FillFrom(source.Accepted, data.Length - n, out _))) >= data.Length, Loopback.Patience);
+        pipe.Count.Should().Be(data.Length);
+
+        pipe.DrainTo(pair.Accepted, out var errno).Should().Be(0);
+        errno.IsWouldBlock.Should().BeTrue(errno.ToString());
+        pipe.Count.Should().Be(data.Length, "nothing went out, so everything is still owed");
+
+        var copy = new byte[data.Length];
+        var got = 0;
+        while (pipe.Count > 0)
+        {
+            got += pipe.CopyOut(copy.AsSpan(got), out _);
+        }
+
+        copy.Should().Equal(data);
+    }
+
+    [Fact]
+    public void End_of_stream_splices_zero_bytes()
+    {
+        SkipUnlessSplice();
+        using var pair = TcpPair.Open();
+        using var pipe = SplicePipe.TryCreate(64 * 1024, null, out _)!;
+        pair.Peer.ShutdownWrite().Value.Should().Be(0);
+
+        var n = -1;
+        SpinWait.SpinUntil(() => (n = pipe.FillFrom(pair.Accepted, 4096, out _)) >= 0, Loopback.Patience);
+        n.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_pipe_costs_two_descriptors_and_dispose_closes_both()
+    {
+        SkipUnlessSplice();
+        var before = Loopback.OpenFdCount();
+        var pipe = SplicePipe.TryCreate(64 * 1024, new DescriptorHeadroom(), out _)!;
+        Loopback.OpenFdCount().Should().Be(before + 2);
+        pipe.Capacity.Should().BeGreaterThanOrEqualTo(64 * 1024);
+        pipe.Dispose();
+        Loopback.OpenFdCount().Should().Be(before);
+    }
+
+    [Fact]
+    public void Without_splice_there_is_no_pipe()
+    {
+        Assert.SkipWhen(SplicePipe.IsSupported, "this OS has splice(2); the kqueue systems are where this runs");
+        SplicePipe.TryCreate(64 * 1024, null, out var errno).Should().BeNull();
+        errno.Value.Should().NotBe(0);
+    }
+
+    private static void SkipUnlessSplice() =>
+        Assert.SkipUnless(SplicePipe.IsSupported, "splice(2) exists only on Linux");
+}
