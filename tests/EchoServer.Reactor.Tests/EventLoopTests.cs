@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Tests.Support;
+using EchoServer.TestSupport;
 using FluentAssertions;
 
 namespace EchoServer.Reactor.Tests;
@@ -14,9 +15,19 @@ public sealed class EventLoopTests
 {
     private const ulong SlotMask = 0xFFFF_FFFF;
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Another OS adds its poller here.")]
-    private static IPoller CreateNativePoller() =>
-        OperatingSystem.IsLinux() ? new EpollPoller() : throw new PlatformNotSupportedException("Add this OS's poller here.");
+    /// <summary>Each real backend: epoll on Linux; kqueue everywhere (on Linux over libkqueue, or skipped saying why).</summary>
+    public static TheoryData<PollerKind> NativePollers() =>
+        OperatingSystem.IsLinux() ? new(PollerKind.Epoll, PollerKind.Kqueue) : new(PollerKind.Kqueue);
+
+    private static IPoller CreateNativePoller(PollerKind kind)
+    {
+        if (kind == PollerKind.Kqueue)
+        {
+            LibkqueueBuild.RequireKqueue();
+        }
+
+        return PollerFactory.Create(kind);
+    }
 
     private static PollEvent Readable(Token token) => new(token, Readiness.Readable);
 
@@ -119,10 +130,11 @@ public sealed class EventLoopTests
         loop.StaleEventCount.Should().Be(0);
     }
 
-    [Fact]
-    public void Events_from_a_real_poller_reach_the_handler_with_its_token()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void Events_from_a_real_poller_reach_the_handler_with_its_token(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         using var pair = TcpPair.Open();
         var handler = new RecordingHandler("socket");
         var token = loop.Register(pair.Accepted.Fd, Interest.Readable, handler);
@@ -140,10 +152,11 @@ public sealed class EventLoopTests
 
     // ---- Stop and Schedule ------------------------------------------------------------------------
 
-    [Fact]
-    public void Stop_from_another_thread_makes_Run_return_promptly()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void Stop_from_another_thread_makes_Run_return_promptly(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         using var running = new ManualResetEventSlim();
         loop.AddTimer(TimeSpan.Zero, _ => running.Set());
 
@@ -213,10 +226,11 @@ public sealed class EventLoopTests
         loop.StaleEventCount.Should().Be(1);
     }
 
-    [Fact]
-    public void A_handler_that_stops_early_and_schedules_itself_drains_a_real_socket_without_new_edges()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void A_handler_that_stops_early_and_schedules_itself_drains_a_real_socket_without_new_edges(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         using var pair = TcpPair.Open();
         var received = new List<byte>();
         var handler = new RecordingHandler("one byte at a time", (l, t, readiness) =>
@@ -251,10 +265,11 @@ public sealed class EventLoopTests
 
     // ---- timers -----------------------------------------------------------------------------------
 
-    [Fact]
-    public void Timers_fire_in_deadline_order_and_cancelled_timers_do_not_fire()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void Timers_fire_in_deadline_order_and_cancelled_timers_do_not_fire(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         var fired = new List<int>();
 
         // Deadlines count from each AddTimer call, so a pause between the calls (JIT, a busy machine)
@@ -280,13 +295,14 @@ public sealed class EventLoopTests
         loop.CancelTimer(last).Should().BeFalse("a fired timer cannot be cancelled");
     }
 
-    [Fact]
-    public void A_timer_never_fires_before_its_delay_has_passed()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void A_timer_never_fires_before_its_delay_has_passed(PollerKind kind)
     {
         // Millisecond deadlines counted from a truncated clock fire up to 1 ms early, which shows within a few
         // dozen 3 ms timers started at arbitrary points of a millisecond. The loop is polled (timeout 0), as
         // it is when other events keep it busy: a blocking wait would itself sleep past the deadline.
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         var shortest = TimeSpan.MaxValue;
         for (var i = 0; i < 60; i++)
         {
@@ -327,10 +343,11 @@ public sealed class EventLoopTests
         poller.WaitTimeouts[2].Should().BeInRange(0, 50, "a shorter caller timeout wins");
     }
 
-    [Fact]
-    public void RunOnce_without_limit_returns_when_a_real_timer_is_due()
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void RunOnce_without_limit_returns_when_a_real_timer_is_due(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller());
+        using var loop = new EventLoop(CreateNativePoller(kind));
         var fired = false;
         using var done = new ManualResetEventSlim();
         var clock = Stopwatch.StartNew(); // before AddTimer: the timer counts from there, and never fires early

@@ -1,24 +1,50 @@
+using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
+using EchoServer.Reactor.Tests.Support;
+using EchoServer.TestSupport;
 using FluentAssertions;
 
 namespace EchoServer.Reactor.Tests;
 
 /// <summary>
-/// The <see cref="IPoller"/> contract run against kqueue. Compiled only where kqueue exists (macOS,
-/// FreeBSD; see the test project file), so on Linux nothing is skipped: PollerBackendCoverageTests
-/// reports kqueue as not runnable here instead, and the macos-latest CI job runs this class.
+/// The <see cref="IPoller"/> contract run against kqueue: the kernel's on macOS and FreeBSD (the macos-latest
+/// CI job), libkqueue's on Linux (built by <see cref="LibkqueueBuild"/>; every case skips with the reason
+/// where it cannot be built).
 /// </summary>
 public sealed class KqueuePollerContractTests : PollerContractTests
 {
+    public KqueuePollerContractTests()
+    {
+        LibkqueueBuild.RequireKqueue();
+    }
+
     protected override IPoller CreatePoller() => new KqueuePoller();
 
-    // kqueue reports EV_EOF on the write filter after our own shutdown(SHUT_WR) (mio's
-    // tcp_shutdown_client_write_close_event, which it runs on the BSDs and ignores on Linux).
-    protected override bool ReportsWriteClosedOnLocalShutdownWrite => true;
+    // A kernel kqueue reports EV_EOF on the write filter after our own shutdown(SHUT_WR) (mio's
+    // tcp_shutdown_client_write_close_event, which it runs on the BSDs and ignores on Linux); libkqueue,
+    // built on epoll, does not (docs/design.md, "kqueue over libkqueue").
+    protected override bool ReportsWriteClosedOnLocalShutdownWrite => !LibkqueueBuild.IsNeeded;
+
+    // libkqueue fills fflags from getsockopt(SO_ERROR), which clears the error (docs/design.md).
+    protected override bool ClearsTheSocketErrorItReports => LibkqueueBuild.IsNeeded;
 
     [Fact]
     public void Reports_its_name()
     {
         Poller.Name.Should().Be("kqueue");
+    }
+
+    [Fact]
+    public void Reregister_and_deregister_of_an_unregistered_fd_throw_ENOENT()
+    {
+        // kqueue itself would add the filters on EV_ADD and ignore a missing one on EV_DELETE; the backend's
+        // own bookkeeping answers as epoll does.
+        using var pair = TcpPair.Open();
+
+        var act = () => Poller.Reregister(pair.Accepted.Fd, new Token(1), Interest.Readable);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+
+        act = () => Poller.Deregister(pair.Accepted.Fd);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
     }
 }

@@ -36,6 +36,12 @@ public abstract class PollerContractTests : IDisposable
     /// </summary>
     protected abstract bool ReportsWriteClosedOnLocalShutdownWrite { get; }
 
+    /// <summary>
+    /// Whether reporting a socket error also clears it from SO_ERROR. Kernels do not (the error is in the
+    /// event and stays in SO_ERROR); libkqueue reads SO_ERROR to fill <c>fflags</c>, which clears it.
+    /// </summary>
+    protected virtual bool ClearsTheSocketErrorItReports => false;
+
     /// <summary>The poller under test, created on first use and disposed with the test.</summary>
     /// <remarks>
     /// Under a lock: tests touch it from helper threads too, and an unguarded <c>??=</c> once let a helper
@@ -241,6 +247,25 @@ public abstract class PollerContractTests : IDisposable
         clock.ElapsedMilliseconds.Should().BeLessThan(4000);
     }
 
+    [Fact]
+    public void Registration_changes_never_consume_another_fd_s_pending_event()
+    {
+        // A kevent() call carrying EV_RECEIPT changes returns pending events after the receipts when its event
+        // list has room (libkqueue does; docs/design.md): such an edge would be lost to the caller for good.
+        var pending = OpenPair();
+        var other = OpenPair();
+        Poller.Register(pending.Accepted.Fd, T1, Interest.Readable);
+        Loopback.WriteAll(pending.Peer, "x"u8);
+
+        Poller.Register(other.Accepted.Fd, T2, Interest.ReadWrite);
+        Poller.Reregister(other.Accepted.Fd, T2, Interest.Readable);
+        Poller.Deregister(other.Accepted.Fd);
+        using var waker = Poller.CreateWaker(WakerToken);
+        waker.Wake();
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable), new ExpectedEvent(WakerToken, Readiness.Readable));
+    }
+
     // ---- tcp_listener.rs / tcp.rs / regressions.rs --------------------------------------------------
 
     [Fact]
@@ -277,7 +302,15 @@ public abstract class PollerContractTests : IDisposable
         Poller.Register(client.Fd, T1, Interest.ReadWrite);
         var seen = ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.None));
         seen.Should().Contain(e => e.Token == T1 && e.Readiness != Readiness.None);
-        client.TakeError().Value.Should().NotBe(0, "a refused connect leaves ECONNREFUSED in SO_ERROR");
+        if (ClearsTheSocketErrorItReports)
+        {
+            seen.Should().Contain(e => e.Token == T1 && (e.Readiness & Readiness.Error) != 0, "the error must then be in the event");
+            client.TakeError().Value.Should().Be(0, "this backend is declared to clear SO_ERROR when it reports it");
+        }
+        else
+        {
+            client.TakeError().Value.Should().NotBe(0, "a refused connect leaves ECONNREFUSED in SO_ERROR");
+        }
     }
 
     [Fact]
@@ -542,7 +575,16 @@ public abstract class PollerContractTests : IDisposable
             CreateAndDispose();
         }
 
+        // libkqueue frees a closed kqueue's descriptors on its own thread, a little later (docs/design.md);
+        // nothing signals that, so the count is polled, bounded. A kernel's close is immediate.
         var after = Loopback.OpenFdCount();
+        var clock = Stopwatch.StartNew();
+        while (after - before >= 50 && clock.Elapsed < Loopback.Patience)
+        {
+            Thread.Sleep(10);
+            after = Loopback.OpenFdCount();
+        }
+
         (after - before).Should().BeLessThan(50);
 
         void CreateAndDispose()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -15,10 +16,11 @@ public sealed class BackpressureTests
     // chunk shows up as a mismatch.
     private static readonly byte[] Pattern = MakePattern(1_000_003);
 
-    [Fact]
-    public async Task A_client_that_does_not_read_is_held_back_and_later_gets_every_byte_in_order()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task A_client_that_does_not_read_is_held_back_and_later_gets_every_byte_in_order(PollerKind poller)
     {
-        await using var server = await ServerProcess.StartAsync("--max-pending-bytes", "262144");
+        await using var server = await ServerProcess.StartAsync(poller, "--max-pending-bytes", "262144");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         using (var cts = new CancellationTokenSource(Client.IoTimeout))
         {

@@ -21,6 +21,46 @@ public sealed class CommandLineTests
         server.Output.Should().NotContain("   at ", "errors must not be stack traces");
     }
 
+    [Theory]
+    [InlineData("--bind", "127.0.0.1:0", "--bind")]
+    [InlineData("--idle-timeout", "1s", "--idle-timeout")]
+    [InlineData("--bind")]
+    [InlineData("--max-connections", "10", "--bind", "127.0.0.1:0", "--max-connections")]
+    [InlineData("--log-level", "Debug", "--reactors")]
+    [InlineData("--stats-interval", "1s", "--udp", "--stats-interval")]
+    [InlineData("bench", "--conns", "1", "--conns")]
+    public async Task An_option_given_without_its_value_exits_2_wherever_it_stands(params string[] args)
+    {
+        await using var server = await ServerProcess.RunToExitAsync(args);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        // Ours ("--bind needs a value each time it is given") or System.CommandLine's own for a single occurrence
+        // ("Required argument missing for option: '--bind'"): either names the option.
+        var option = args[^1];
+        server.StderrLines.Should().Contain(line => line.Contains(option, StringComparison.Ordinal)
+            && (line.Contains("needs a value", StringComparison.Ordinal) || line.Contains("argument missing", StringComparison.Ordinal)), server.Output);
+        server.ListeningAddresses.Should().BeEmpty("the server must not start");
+        server.Output.Should().NotContain("   at ");
+    }
+
+    [Fact]
+    public async Task Udp_with_only_a_unix_socket_exits_2()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--bind", "unix:/tmp/echoserver-never-bound.sock", "--udp");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output).Which.Should().Contain("--udp needs an IP address");
+    }
+
+    [Fact]
+    public async Task The_same_address_twice_exits_2()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--bind", "127.0.0.1:9000", "--bind", "127.0.0.1:9000");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output).Which.Should().Contain("given twice");
+    }
+
     [Fact]
     public async Task An_unknown_option_exits_2()
     {
@@ -85,6 +125,7 @@ public sealed class CommandLineTests
         server.ExitCode.Should().Be(0, server.Output);
         var help = string.Join('\n', server.StdoutLines);
         help.Should().Contain("--bind").And.Contain("--max-pending-bytes").And.Contain("--log-level").And.Contain("--zero-copy <on|off>");
+        help.Should().Contain("more than once").And.Contain("LISTEN_FDS").And.Contain("NOTIFY_SOCKET").And.Contain("WATCHDOG_USEC");
     }
 
     [Fact]

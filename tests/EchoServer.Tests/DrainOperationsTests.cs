@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -8,8 +9,9 @@ namespace EchoServer.Tests;
 /// <summary>The drain on SIGTERM: busy clients finish, quiet ones close, --shutdown-timeout ends the rest, a second signal ends it all.</summary>
 public sealed class DrainOperationsTests
 {
-    [Fact]
-    public async Task A_client_streaming_8_MiB_through_SIGTERM_gets_every_byte_then_EOF_and_the_server_exits_0()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task A_client_streaming_8_MiB_through_SIGTERM_gets_every_byte_then_EOF_and_the_server_exits_0(PollerKind poller)
     {
         const int total = 8 * 1024 * 1024;
         const int chunk = 32 * 1024;
@@ -18,7 +20,7 @@ public sealed class DrainOperationsTests
         new Random(8).NextBytes(data);
         var sent = Convert.ToHexString(SHA256.HashData(data));
 
-        await using var server = await ServerProcess.StartAsync("--shutdown-timeout", "10s");
+        await using var server = await ServerProcess.StartAsync(poller, "--shutdown-timeout", "10s");
         using var client = await Client.ConnectAsync(server);
         var timeout = TimeSpan.FromSeconds(30);
         var firstMiBBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -9,10 +10,11 @@ namespace EchoServer.Tests;
 /// <summary>What goes in comes back: byte for byte, in order, over IPv4 and IPv6.</summary>
 public sealed class EchoTests
 {
-    [Fact]
-    public async Task A_line_comes_back()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task A_line_comes_back(PollerKind poller)
     {
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
 
         await Client.SendAllAsync(client, "hello\n"u8.ToArray());
@@ -21,10 +23,11 @@ public sealed class EchoTests
         Encoding.ASCII.GetString(back).Should().Be("hello\n");
     }
 
-    [Fact]
-    public async Task All_256_byte_values_come_back_in_order()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task All_256_byte_values_come_back_in_order(PollerKind poller)
     {
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
         var all = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
 
@@ -34,8 +37,9 @@ public sealed class EchoTests
         back.Should().Equal(all);
     }
 
-    [Fact]
-    public async Task A_16_MiB_random_stream_written_and_read_concurrently_comes_back_intact()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task A_16_MiB_random_stream_written_and_read_concurrently_comes_back_intact(PollerKind poller)
     {
         const int total = 16 * 1024 * 1024;
         const int chunk = 64 * 1024;
@@ -43,7 +47,7 @@ public sealed class EchoTests
         new Random(862).NextBytes(data);
         var sent = SHA256.HashData(data);
 
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
         var timeout = TimeSpan.FromSeconds(30);
 
@@ -87,15 +91,26 @@ public sealed class EchoTests
         await Client.AssertEchoesAsync(client, "hello over IPv6\n");
     }
 
+    public static TheoryData<int, bool, PollerKind> HalfCloseCases()
+    {
+        var rows = new TheoryData<int, bool, PollerKind>();
+        foreach (var poller in ServerPollers.All())
+        {
+            rows.Add(300 * 1024, true, poller);
+            rows.Add((2 * 1024 * 1024) + 12345, false, poller);
+            rows.Add(12345, false, poller);
+        }
+
+        return rows;
+    }
+
     [Theory]
-    [InlineData(300 * 1024, true)]
-    [InlineData(2 * 1024 * 1024 + 12345, false)]
-    [InlineData(12345, false)]
-    public async Task After_the_client_half_closes_it_gets_all_its_data_back_then_EOF(int size, bool readWhileSending)
+    [MemberData(nameof(HalfCloseCases))]
+    public async Task After_the_client_half_closes_it_gets_all_its_data_back_then_EOF(int size, bool readWhileSending, PollerKind poller)
     {
         var data = new byte[size];
         new Random(size).NextBytes(data);
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
 
         // Either read while sending, or send everything first (more than --max-pending-bytes, so the server

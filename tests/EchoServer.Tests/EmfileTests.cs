@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -17,10 +18,11 @@ public sealed class EmfileTests
     private const int FileLimit = 256;
     private const string Paused = "pausing accepts";
 
-    [Fact]
-    public async Task Out_of_descriptors_the_server_keeps_serving_does_not_spin_warns_once_and_recovers()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Out_of_descriptors_the_server_keeps_serving_does_not_spin_warns_once_and_recovers(PollerKind poller)
     {
-        await using var server = await StartWithFileLimitAsync();
+        await using var server = await StartWithFileLimitAsync(poller);
         int PausedLines() =>
             server.StdoutLines.Concat(server.StderrLines).Count(l => l.Contains(Paused, StringComparison.Ordinal));
 
@@ -107,10 +109,11 @@ public sealed class EmfileTests
         }
     }
 
-    [Fact]
-    public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Out_of_descriptors_for_several_seconds_the_server_stays_alive_and_keeps_serving(PollerKind poller)
     {
-        await using var server = await StartWithFileLimitAsync();
+        await using var server = await StartWithFileLimitAsync(poller);
         var sockets = new List<Socket>();
         try
         {
@@ -141,10 +144,11 @@ public sealed class EmfileTests
         }
     }
 
-    [Fact]
-    public async Task Out_of_descriptors_SIGTERM_still_drains_and_exits_0()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Out_of_descriptors_SIGTERM_still_drains_and_exits_0(PollerKind poller)
     {
-        await using var server = await StartWithFileLimitAsync();
+        await using var server = await StartWithFileLimitAsync(poller);
         var sockets = new List<Socket>();
         try
         {
@@ -199,10 +203,14 @@ public sealed class EmfileTests
         return echo.IsCompletedSuccessfully;
     }
 
-    /// <summary>Starts the server under <c>ulimit -n</c> <see cref="FileLimit"/> (exec, so the PID is the server's).</summary>
-    private static Task<ServerProcess> StartWithFileLimitAsync()
+    /// <summary>Starts the server on <paramref name="poller"/> under <c>ulimit -n</c> <see cref="FileLimit"/> (exec, so the PID is the server's).</summary>
+    private static Task<ServerProcess> StartWithFileLimitAsync(PollerKind poller)
     {
         var quoted = "'" + ServerProcess.ServerPath.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        return ServerProcess.StartAsync("/bin/sh", ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0"]);
+        var pollerArgs = string.Join(' ', ServerPollers.Arguments(poller));
+        return ServerProcess.StartAsync(
+            "/bin/sh",
+            ["-c", $"ulimit -n {FileLimit} && exec {quoted} --bind 127.0.0.1:0 {pollerArgs}"],
+            ServerPollers.Environment(poller));
     }
 }

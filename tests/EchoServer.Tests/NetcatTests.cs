@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EchoServer.TestSupport;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -9,8 +10,8 @@ public sealed class NetcatTests
     [Fact]
     public async Task Nc_gets_hello_back()
     {
-        var nc = FindOnPath("nc");
-        nc.Should().NotBeNull("the 'nc' command is required for this test: install it with 'sudo apt-get install netcat-openbsd'");
+        var nc = Executables.Find("nc");
+        Assert.SkipWhen(nc is null, "the 'nc' command is not installed: install it with 'sudo apt-get install netcat-openbsd' (.ci/run does)");
         await using var server = await ServerProcess.StartAsync();
 
         var info = new ProcessStartInfo(nc!)
@@ -46,10 +47,4 @@ public sealed class NetcatTests
             }
         }
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, name))
-            .FirstOrDefault(File.Exists);
 }

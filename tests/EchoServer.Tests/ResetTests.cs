@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -6,11 +7,12 @@ namespace EchoServer.Tests;
 /// <summary>Clients that vanish with a reset mid-stream do not hurt the server or other clients.</summary>
 public sealed class ResetTests
 {
-    [Fact]
-    public async Task Clients_reset_mid_stream_leave_the_server_alive_and_echoing()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Clients_reset_mid_stream_leave_the_server_alive_and_echoing(PollerKind poller)
     {
         const int clients = 8;
-        await using var server = await ServerProcess.StartAsync("--log-level", "Debug");
+        await using var server = await ServerProcess.StartAsync(poller, "--log-level", "Debug");
         var data = new byte[1024 * 1024];
         new Random(7).NextBytes(data);
 

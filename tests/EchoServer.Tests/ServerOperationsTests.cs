@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -73,14 +74,29 @@ public sealed class ServerOperationsTests
         server.Output.Should().NotContain("   at ", "errors must not be stack traces");
     }
 
-    [Fact]
-    public async Task Poller_epoll_listens_and_echoes()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Poller_listens_names_itself_and_echoes(PollerKind poller)
     {
-        await using var server = await ServerProcess.StartAsync("--poller", "epoll");
+        var name = ServerPollers.Arguments(poller)[1];
+        await using var server = await ServerProcess.StartAsync(poller);
 
-        server.StdoutLines.Should().Contain(l => l.Contains("listening on", StringComparison.Ordinal) && l.Contains("(epoll,", StringComparison.Ordinal),
+        server.StdoutLines.Should().Contain(l => l.Contains("listening on", StringComparison.Ordinal) && l.Contains($"({name},", StringComparison.Ordinal),
             server.Output);
-        await Client.AssertEchoesAsync(server, "through epoll\n");
+        await Client.AssertEchoesAsync(server, $"through {name}\n");
+    }
+
+    [Fact]
+    public async Task Poller_kqueue_with_a_libkqueue_setting_that_names_no_library_is_a_usage_error_with_one_line()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the libkqueue setting exists on Linux only");
+        var environment = new Dictionary<string, string> { [ServerPollers.LibkqueueVariable] = "/nonexistent/libkqueue.so.0" };
+        await using var server = await ServerProcess.RunToExitAsync(environment, "--bind", "127.0.0.1:0", "--poller", "kqueue");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output).Which.Should()
+            .Contain($"{ServerPollers.LibkqueueVariable}: cannot load libkqueue from /nonexistent/libkqueue.so.0");
+        server.Output.Should().NotContain("   at ", "errors must not be stack traces");
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Tests;
 
@@ -72,19 +73,52 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public string Output => $"stdout:\n{string.Join('\n', StdoutLines)}\nstderr:\n{string.Join('\n', StderrLines)}";
 
     /// <summary>Starts <c>echoserver --bind 127.0.0.1:0</c> (unless <paramref name="args"/> has its own --bind) and waits until it listens.</summary>
-    public static Task<ServerProcess> StartAsync(params string[] args)
+    public static Task<ServerProcess> StartAsync(params string[] args) => StartAsync(args, environment: null);
+
+    private static Task<ServerProcess> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var hasBind = args.Any(a => a is "--bind" or "-b");
-        return StartAsync(ServerPath, hasBind ? args : ["--bind", "127.0.0.1:0", .. args]);
+        return StartAsync(ServerPath, hasBind ? args : ["--bind", "127.0.0.1:0", .. args], environment);
     }
 
-    /// <summary>Starts <paramref name="fileName"/> (the server, or a shell that execs it) and waits until it listens.</summary>
-    public static async Task<ServerProcess> StartAsync(string fileName, IEnumerable<string> args)
+    /// <summary>
+    /// Starts <c>echoserver</c> on <paramref name="poller"/> (<see cref="ServerPollers"/>; skips the test where that
+    /// backend cannot run here) and waits until it listens.
+    /// </summary>
+    public static Task<ServerProcess> StartAsync(PollerKind poller, params string[] args)
     {
-        var server = Launch(fileName, args);
-        server.EndPoint = await server.WaitUntilListeningAsync(server._listening.Task);
+        var environment = ServerPollers.Environment(poller);
+        return StartAsync([.. ServerPollers.Arguments(poller), .. args], environment);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="fileName"/> (the server, or a shell that execs it) with <paramref name="environment"/>
+    /// added to the test's own, and waits until it listens.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(
+        string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var server = Launch(fileName, args, environment);
+        await server.WaitUntilListeningAsync();
         return server;
     }
+
+    /// <summary>
+    /// Starts <paramref name="fileName"/> (the server, or a launcher such as <c>systemd-socket-activate</c> that
+    /// execs it later) without waiting; <see cref="WaitUntilListeningAsync()"/> waits for the first <c>listening on</c>.
+    /// </summary>
+    public static ServerProcess Start(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        Launch(fileName, args, environment);
+
+    /// <summary>Waits (bounded) for the first TCP <c>listening on …</c> line and sets <see cref="EndPoint"/> from it.</summary>
+    public async Task WaitUntilListeningAsync() => EndPoint = await WaitUntilListeningAsync(_listening.Task);
+
+    /// <summary>The address of every <c>listening on …</c> line so far (<c>127.0.0.1:9000</c>, <c>unix:/path</c>).</summary>
+    public IReadOnlyList<string> ListeningAddresses =>
+        [.. StdoutLines.Select(line => ListeningLine().Match(line)).Where(m => m.Success).Select(m => m.Groups["ep"].Value)];
+
+    /// <summary>The process's standard input (a launcher under test may read commands from it).</summary>
+    public StreamWriter Input => _process.StandardInput;
 
     /// <summary>
     /// Starts <c>echoserver --bind unix:<paramref name="path"/></c> plus <paramref name="args"/> and waits until it
@@ -126,9 +160,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs <c>echoserver</c> with exactly <paramref name="args"/> and waits (bounded) for it to exit.</summary>
-    public static async Task<ServerProcess> RunToExitAsync(params string[] args)
+    public static Task<ServerProcess> RunToExitAsync(params string[] args) => RunToExitAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs <c>echoserver</c> with <paramref name="environment"/> added and waits (bounded) for it to exit.</summary>
+    public static async Task<ServerProcess> RunToExitAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var server = Launch(ServerPath, args);
+        var server = Launch(ServerPath, args, environment);
         try
         {
             await server.WaitForExitAsync(ExitTimeout);
@@ -141,7 +178,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ServerProcess Launch(string fileName, IEnumerable<string> args)
+    private static ServerProcess Launch(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -154,6 +191,19 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        // Only a test that asks for kqueue over libkqueue gets it, whatever the developer's shell exports.
+        info.Environment.Remove(ServerPollers.LibkqueueVariable);
+
+        // Nor does a server under test talk to (or take sockets from) a service manager the test runner may run under.
+        foreach (var name in (string[])["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"])
+        {
+            info.Environment.Remove(name);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         var process = new Process { StartInfo = info };

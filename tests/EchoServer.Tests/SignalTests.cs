@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests;
@@ -7,12 +8,23 @@ namespace EchoServer.Tests;
 /// <summary>SIGTERM and SIGINT stop the server in order: connections closed, exit code 0, quickly.</summary>
 public sealed class SignalTests
 {
-    [Theory]
-    [InlineData("TERM")]
-    [InlineData("INT")]
-    public async Task A_signal_with_a_client_connected_exits_0_within_2_seconds_and_the_client_sees_the_end(string signal)
+    public static TheoryData<string, PollerKind> Signals()
     {
-        await using var server = await ServerProcess.StartAsync();
+        var rows = new TheoryData<string, PollerKind>();
+        foreach (var poller in ServerPollers.All())
+        {
+            rows.Add("TERM", poller);
+            rows.Add("INT", poller);
+        }
+
+        return rows;
+    }
+
+    [Theory]
+    [MemberData(nameof(Signals))]
+    public async Task A_signal_with_a_client_connected_exits_0_within_2_seconds_and_the_client_sees_the_end(string signal, PollerKind poller)
+    {
+        await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
         await Client.AssertEchoesAsync(client, "before the signal\n");
 

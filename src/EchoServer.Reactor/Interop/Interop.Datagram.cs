@@ -55,13 +55,31 @@ internal static unsafe partial class Libc
     /// <returns>The bytes sent (the whole datagram), or -1 with <paramref name="errno"/> set.</returns>
     internal static int SendTo(int fd, ReadOnlySpan<byte> buffer, in SockAddr destination, uint destinationLength, out Errno errno)
     {
+        fixed (SockAddr* a = &destination)
+        {
+            return SendTo(fd, buffer, a, destinationLength, out errno);
+        }
+    }
+
+    /// <summary>sendto(2) to a unix-domain address (a path or an abstract name), retried on EINTR.</summary>
+    /// <returns>The bytes sent, or -1 with <paramref name="errno"/> set.</returns>
+    internal static int SendTo(int fd, ReadOnlySpan<byte> buffer, in SockAddrUn destination, uint destinationLength, out Errno errno)
+    {
+        // The kernel reads destinationLength bytes of whatever sockaddr the pointer holds.
+        fixed (SockAddrUn* a = &destination)
+        {
+            return SendTo(fd, buffer, (SockAddr*)a, destinationLength, out errno);
+        }
+    }
+
+    private static int SendTo(int fd, ReadOnlySpan<byte> buffer, SockAddr* destination, uint destinationLength, out Errno errno)
+    {
         byte empty = 0;
         fixed (byte* p = buffer)
-        fixed (SockAddr* a = &destination)
         {
             var data = buffer.IsEmpty ? &empty : p;
             int result;
-            while (!Completed(sendto(fd, data, (nuint)buffer.Length, 0, a, destinationLength), out result, out errno))
+            while (!Completed(sendto(fd, data, (nuint)buffer.Length, 0, destination, destinationLength), out result, out errno))
             {
             }
 

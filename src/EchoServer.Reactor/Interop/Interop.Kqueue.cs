@@ -18,6 +18,7 @@ namespace EchoServer.Reactor.Interop;
 /// changes nothing (every field is already aligned), hence <c>Pack = 4</c> here only for fidelity.
 /// FreeBSD 11 used this same layout (<c>freebsd11/mod.rs</c>); FreeBSD 12+ does not, see
 /// <see cref="KEventFreeBsd"/>. We use <c>kevent()</c>, not macOS <c>kevent64()</c> (<c>kevent64_s</c>, 48 bytes).
+/// libkqueue on 64-bit Linux declares the same struct (its <c>include/sys/event.h</c>).
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal struct KEventDarwin : IKEvent<KEventDarwin>
@@ -144,7 +145,7 @@ internal struct Timespec
 }
 
 /// <summary>
-/// The kqueue numbers of one OS, from its <c>&lt;sys/event.h&gt;</c>. They agree except
+/// The kqueue numbers of one ABI (a kernel's <c>&lt;sys/event.h&gt;</c>, or libkqueue's). They agree except
 /// <c>EVFILT_USER</c> (macOS -10, FreeBSD -11, where -10 is <c>EVFILT_LIO</c>) and the size of
 /// <c>struct kevent</c>. Checked against rust-lang/libc: macOS <c>src/unix/bsd/apple/mod.rs</c>,
 /// FreeBSD <c>src/unix/bsd/freebsdlike/freebsd/mod.rs</c>; tests/EchoServer.Reactor.Tests/Interop/
@@ -154,7 +155,7 @@ internal sealed record KqueueConstants
 {
     public required OsFamily Os { get; init; }
 
-    /// <summary><c>sizeof(struct kevent)</c>: 32 on macOS, 64 on FreeBSD 12+.</summary>
+    /// <summary><c>sizeof(struct kevent)</c>: 32 on macOS and libkqueue, 64 on FreeBSD 12+.</summary>
     public required int KEventSize { get; init; }
 
     // Filters (int16_t filter).
@@ -201,7 +202,28 @@ internal sealed record KqueueConstants
         EVFILT_USER = -11,
     };
 
-    /// <summary>The table for <paramref name="os"/>; null where there is no kqueue (Linux).</summary>
+    /// <summary>
+    /// libkqueue on Linux (x86-64 and arm64): macOS's 32-byte <c>struct kevent</c>, FreeBSD's filter and
+    /// flag values, Linux errno values (../shared/vendor/README.md; libkqueue <c>include/sys/event.h</c>).
+    /// Its behaviour differs from a kernel kqueue in places: docs/design.md, "kqueue over libkqueue".
+    /// </summary>
+    public static readonly KqueueConstants Libkqueue = new()
+    {
+        Os = OsFamily.Linux,
+        KEventSize = 32,
+        EVFILT_USER = -11,
+        InLibkqueue = true,
+    };
+
+    /// <summary>
+    /// True when kqueue() and kevent() come from libkqueue (<see cref="Interop.Libkqueue"/>), not the C library.
+    /// </summary>
+    public bool InLibkqueue { get; init; }
+
+    /// <summary>True when <c>struct kevent</c> is FreeBSD 12+'s 64-byte one, false for the 32-byte one.</summary>
+    public bool WideKEvent => KEventSize == 64;
+
+    /// <summary>The kernel's table for <paramref name="os"/>; null where the kernel has no kqueue (Linux).</summary>
     public static KqueueConstants? For(OsFamily os) => os switch
     {
         OsFamily.MacOS => MacOS,
@@ -223,10 +245,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "kevent", SetLastError = true)]
     private static partial int kevent(int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout);
 
+    // The same two functions from libkqueue on Linux (KEventDarwin layout), loaded from the path given
+    // to Libkqueue.Load; libkqueue sets the C library's errno, so SetLastError reads it as for libc.
+    [LibraryImport(Libkqueue.Name, EntryPoint = "kqueue", SetLastError = true)]
+    private static partial int libkqueue_kqueue();
+
+    [LibraryImport(Libkqueue.Name, EntryPoint = "kevent", SetLastError = true)]
+    private static partial int libkqueue_kevent(int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout);
+
     /// <summary>kqueue(2), then close-on-exec as mio does (kqueue has no CLOEXEC flag on macOS).</summary>
-    internal static int KqueueCreate(out Errno errno)
+    internal static int KqueueCreate(KqueueConstants k, out Errno errno)
     {
-        var fd = kqueue();
+        var fd = k.InLibkqueue ? libkqueue_kqueue() : kqueue();
         if (fd < 0)
         {
             errno = Errno.Last;
@@ -244,13 +274,15 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>
-    /// kevent(2) with raw buffers of the OS's <c>struct kevent</c>. Not retried on EINTR: the caller
+    /// kevent(2) with raw buffers of the ABI's <c>struct kevent</c>. Not retried on EINTR: the caller
     /// decides (a wait recomputes its timeout; a change list was already applied, see kevent(2)).
     /// </summary>
     /// <returns>The number of events written, or -1 with <paramref name="errno"/> set.</returns>
-    internal static int KEvent(int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout, out Errno errno)
+    internal static int KEvent(KqueueConstants k, int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout, out Errno errno)
     {
-        var n = kevent(kq, changes, nchanges, events, nevents, timeout);
+        var n = k.InLibkqueue
+            ? libkqueue_kevent(kq, changes, nchanges, events, nevents, timeout)
+            : kevent(kq, changes, nchanges, events, nevents, timeout);
         errno = n < 0 ? Errno.Last : default;
         return n;
     }

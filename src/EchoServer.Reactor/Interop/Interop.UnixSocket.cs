@@ -44,6 +44,72 @@ internal unsafe struct SockAddrUn
             : (ushort)(total | (UnixSocketConstants.AF_UNIX << 8)); // sun_len, then the 8-bit family
         return total;
     }
+
+    /// <summary>
+    /// Encodes a destination for sendto(2)/connect(2): a path, or on Linux a name in the abstract namespace
+    /// written as .NET's <c>UnixDomainSocketEndPoint</c> writes it, with a leading NUL (<c>"\0name"</c>).
+    /// </summary>
+    /// <returns>The length to pass as <c>socklen_t</c> (an abstract name has no terminating NUL: its length is exact).</returns>
+    /// <exception cref="ArgumentException">Empty, too long, a NUL inside, or an abstract name off Linux.</exception>
+    public static uint EncodeDestination(string address, out SockAddrUn addr)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.StartsWith('\0'))
+        {
+            return Encode(address, out addr);
+        }
+
+        if (OsConstants.Current.Os != OsFamily.Linux)
+        {
+            throw new ArgumentException("Abstract unix socket names exist on Linux only.", nameof(address));
+        }
+
+        var name = address[1..];
+        if (name.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("An abstract unix socket name must not contain a NUL after the first.", nameof(address));
+        }
+
+        var length = Encoding.UTF8.GetByteCount(name);
+        if (length == 0 || length > UnixSocketConstants.SunPathLength - 1)
+        {
+            throw new ArgumentException($"An abstract unix socket name must be 1 to {UnixSocketConstants.SunPathLength - 1} bytes long.", nameof(address));
+        }
+
+        addr = default;
+        addr.FamilyField = (ushort)UnixSocketConstants.AF_UNIX;
+        fixed (byte* p = addr.Path)
+        {
+            Encoding.UTF8.GetBytes(name, new Span<byte>(p + 1, UnixSocketConstants.SunPathLength - 1));
+        }
+
+        return (uint)(PathOffset + 1 + length);
+    }
+
+    /// <summary>
+    /// The path the kernel wrote (getsockname(2)) in <paramref name="length"/> bytes: a file path, an abstract
+    /// name with its leading NUL (<c>"\0name"</c>), or an empty string for an unnamed socket.
+    /// </summary>
+    public static string DecodePath(in SockAddrUn addr, uint length)
+    {
+        var count = (int)Math.Min(length > PathOffset ? length - PathOffset : 0, (uint)UnixSocketConstants.SunPathLength);
+        if (count == 0)
+        {
+            return string.Empty;
+        }
+
+        fixed (SockAddrUn* a = &addr)
+        {
+            var bytes = new ReadOnlySpan<byte>(a->Path, count);
+            if (bytes[0] == 0)
+            {
+                return "\0" + Encoding.UTF8.GetString(bytes[1..]);
+            }
+
+            var end = bytes.IndexOf((byte)0);
+            return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+        }
+    }
 }
 
 /// <summary>Unix-domain socket constants.</summary>

@@ -99,28 +99,25 @@ internal sealed record OsConstants
     // <sys/resource.h>
     public required int RLIMIT_NOFILE { get; init; }
 
-    // ---- splice(2) and pipes (issue 11): Linux only; 0 elsewhere, where there is no splice. Derived from
-    // Os rather than set in each table, so this block stands apart from the per-OS initialisers below.
+    // splice(2) and pipes: Linux only; 0 (and HasSplice false) where there is no splice.
 
-    /// <summary>&lt;fcntl.h&gt; O_CLOEXEC, for pipe2(2); 0 where pipe2 is not used (no splice).</summary>
-    public int O_CLOEXEC => Os == OsFamily.Linux ? 0x80000 : 0;
+    /// <summary>&lt;fcntl.h&gt; O_CLOEXEC, for pipe2(2).</summary>
+    public int O_CLOEXEC { get; init; }
 
     /// <summary>&lt;fcntl.h&gt; SPLICE_F_MOVE: move pages instead of copying where the kernel can.</summary>
-    public int SPLICE_F_MOVE => Os == OsFamily.Linux ? 1 : 0;
+    public int SPLICE_F_MOVE { get; init; }
 
     /// <summary>&lt;fcntl.h&gt; SPLICE_F_NONBLOCK: do not block on the pipe.</summary>
-    public int SPLICE_F_NONBLOCK => Os == OsFamily.Linux ? 2 : 0;
+    public int SPLICE_F_NONBLOCK { get; init; }
 
     /// <summary>&lt;fcntl.h&gt; F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7).</summary>
-    public int F_SETPIPE_SZ => Os == OsFamily.Linux ? 1031 : 0;
+    public int F_SETPIPE_SZ { get; init; }
 
     /// <summary>&lt;fcntl.h&gt; F_GETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 8).</summary>
-    public int F_GETPIPE_SZ => Os == OsFamily.Linux ? 1032 : 0;
+    public int F_GETPIPE_SZ { get; init; }
 
     /// <summary>True where splice(2) exists (Linux).</summary>
-    public bool HasSplice => Os == OsFamily.Linux;
-
-    // ---- end of the splice block
+    public bool HasSplice { get; init; }
 
     /// <summary>Linux, x86-64 and arm64 (asm-generic values; not valid for MIPS/SPARC/Alpha).</summary>
     public static readonly OsConstants Linux = new()
@@ -133,6 +130,8 @@ internal sealed record OsConstants
         SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15, SO_ERROR = 4, SO_LINGER = 13,
         SO_SNDBUF = 7, SO_RCVBUF = 8, SO_NOSIGPIPE = 0, IPV6_V6ONLY = 26,
         MSG_NOSIGNAL = 0x4000, SOMAXCONN = 4096, O_NONBLOCK = 0x800, RLIMIT_NOFILE = 7,
+        O_CLOEXEC = 0x80000, SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032,
+        HasSplice = true,
     };
 
     /// <summary>macOS: no accept4/SOCK_NONBLOCK; SIGPIPE suppressed per socket with SO_NOSIGPIPE.</summary>

@@ -61,6 +61,19 @@ public sealed class TcpListener : IStreamListener
         }
     }
 
+    /// <summary>
+    /// Takes over a listening TCP socket this process inherited (systemd socket activation, or a parent that
+    /// passed it): sets O_NONBLOCK and FD_CLOEXEC on it, and closes it on dispose. O_NONBLOCK belongs to the
+    /// open file, so a copy the parent keeps becomes non-blocking too.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a listening TCP socket.</exception>
+    /// <exception cref="SyscallException">fcntl failed.</exception>
+    public static TcpListener Adopt(int fd)
+    {
+        var description = SocketDescription.TakeOver(fd, d => d.IsTcpListener, "a listening TCP socket");
+        return new TcpListener(fd, description.LocalEndPoint!);
+    }
+
     /// <summary>Accepts one pending connection as a non-blocking, close-on-exec socket.</summary>
     /// <param name="errno">EAGAIN when the queue is empty; ECONNABORTED for a connection that died in the queue
     /// (accept the next); EMFILE/ENFILE when out of descriptors (back off).</param>

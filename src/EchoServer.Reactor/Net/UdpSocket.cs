@@ -117,6 +117,18 @@ public sealed class UdpSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes over a bound UDP socket this process inherited (systemd socket activation): sets O_NONBLOCK and
+    /// FD_CLOEXEC, and closes it on dispose.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a UDP socket bound to a port.</exception>
+    /// <exception cref="SyscallException">fcntl failed.</exception>
+    public static UdpSocket Adopt(int fd)
+    {
+        var description = SocketDescription.TakeOver(fd, d => d.IsBoundUdp, "a bound UDP socket");
+        return new UdpSocket(fd, description.LocalEndPoint!);
+    }
+
     /// <summary>Receives one datagram and its source. Allocates nothing.</summary>
     /// <param name="buffer">Where the payload goes; a longer datagram is truncated to it.</param>
     /// <param name="source">The sender, to answer with <see cref="SendTo(ReadOnlySpan{byte}, in DatagramAddress, out Errno)"/>.</param>

@@ -11,18 +11,21 @@ namespace EchoServer.Reactor.Net;
 /// a crashed server left behind. <see cref="Bind"/> then removes the file only if it is a socket and a
 /// connect(2) to it is refused (nothing listens); a live listener or a file that is not a socket makes
 /// it fail and leaves the file alone.</para>
-/// <para><see cref="Dispose"/> removes the socket file, if it is still the one this listener created.</para>
+/// <para><see cref="Dispose"/> removes the socket file, if it is still the one this listener created
+/// (never for an <see cref="Adopt">adopted</see> socket).</para>
 /// </remarks>
 public sealed class UnixListener : IStreamListener
 {
     private readonly ulong _inode;
+    private readonly bool _ownsFile;
     private int _fd;
 
-    private UnixListener(int fd, string path, ulong inode)
+    private UnixListener(int fd, string path, ulong inode, bool ownsFile)
     {
         _fd = fd;
         LocalPath = path;
         _inode = inode;
+        _ownsFile = ownsFile;
     }
 
     /// <summary>The socket's file descriptor (-1 once disposed).</summary>
@@ -66,7 +69,7 @@ public sealed class UnixListener : IStreamListener
             {
                 SyscallException.ThrowIfError($"listen({path})", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
                 SyscallException.ThrowIfError($"lstat({path})", Libc.LStat(path, out var status));
-                return new UnixListener(fd, path, status.Inode);
+                return new UnixListener(fd, path, status.Inode, ownsFile: true);
             }
             catch
             {
@@ -79,6 +82,19 @@ public sealed class UnixListener : IStreamListener
             _ = Libc.Close(fd);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes over a listening unix stream socket this process inherited (systemd socket activation): sets
+    /// O_NONBLOCK and FD_CLOEXEC, and closes it on dispose, but never removes its file, which belongs to
+    /// whoever created the socket.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a listening unix stream socket.</exception>
+    /// <exception cref="SyscallException">fcntl failed.</exception>
+    public static UnixListener Adopt(int fd)
+    {
+        var description = SocketDescription.TakeOver(fd, d => d.IsUnixListener, "a listening unix stream socket");
+        return new UnixListener(fd, description.UnixPath ?? string.Empty, 0, ownsFile: false);
     }
 
     /// <inheritdoc/>
@@ -95,7 +111,7 @@ public sealed class UnixListener : IStreamListener
 
         // Unlink first, so that no client connects to a path whose listener is already gone. Only our own
         // file: if someone replaced it since, it is theirs.
-        if (Libc.LStat(LocalPath, out var status).Value == 0 && status.Exists && status.IsSocket && status.Inode == _inode)
+        if (_ownsFile && Libc.LStat(LocalPath, out var status).Value == 0 && status.Exists && status.IsSocket && status.Inode == _inode)
         {
             _ = Libc.Unlink(LocalPath);
         }

@@ -1,7 +1,8 @@
 namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
-/// An OS readiness queue, edge-triggered: epoll on Linux, kqueue on macOS/FreeBSD.
+/// An OS readiness queue, edge-triggered: epoll on Linux, kqueue on macOS/FreeBSD (and, for testing, on Linux
+/// over libkqueue: <see cref="KqueuePoller.UseLibkqueue"/>).
 /// </summary>
 /// <remarks>
 /// <para>The contract (after mio's <c>Poll</c>):</para>
@@ -9,7 +10,8 @@ namespace EchoServer.Reactor.Pollers;
 /// <item>Edge-triggered: after a readiness event the owner must read (or write, or accept) until the
 /// call returns EAGAIN. Until then there is no guarantee of another event.</item>
 /// <item>Events may be spurious: an operation may still return EAGAIN. Treat that as "wait again".</item>
-/// <item>Closed and error flags are hints; the next read or write is authoritative.</item>
+/// <item>Closed and error flags are hints; the next read or write is authoritative. (Except kqueue over
+/// libkqueue on Linux, which clears the socket error it reports: docs/design.md, "kqueue over libkqueue".)</item>
 /// <item>The same token may appear twice in one batch (kqueue reports read and write filters separately).</item>
 /// <item>After <see cref="Deregister"/>, no future <see cref="Wait"/> returns the fd's token; events already
 /// returned in the current batch are not scrubbed — the caller must drop them (the reactor does, by generation).</item>

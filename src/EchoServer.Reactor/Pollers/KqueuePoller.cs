@@ -4,7 +4,8 @@ using EchoServer.Reactor.Interop;
 namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
-/// The macOS and FreeBSD backend: one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
+/// The macOS and FreeBSD backend (and, for testing it on Linux, the same code over libkqueue: see
+/// <see cref="UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
 /// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered). See <see cref="IPoller"/>
 /// for the contract; readiness is derived as in mio's <c>src/sys/unix/selector/kqueue.rs</c>.
 /// </summary>
@@ -25,7 +26,7 @@ namespace EchoServer.Reactor.Pollers;
 public sealed unsafe class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
-    private readonly bool _freeBsd;
+    private readonly bool _wide;
     private readonly int _kq;
     private readonly HashSet<int> _registered = [];
     private readonly Lock _lock = new();
@@ -35,21 +36,25 @@ public sealed unsafe class KqueuePoller : IPoller
     private volatile bool _disposed;
 
     /// <summary>Creates a kqueue (kqueue(2), then FD_CLOEXEC).</summary>
-    /// <exception cref="PlatformNotSupportedException">Not running on macOS or FreeBSD.</exception>
+    /// <exception cref="PlatformNotSupportedException">
+    /// Not running on macOS or FreeBSD, nor on Linux after <see cref="UseLibkqueue"/>.
+    /// </exception>
     /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
     public KqueuePoller()
     {
         // The finalizer runs even when the constructor throws; without this it would close fd 0.
         _kq = -1;
-        if (!(OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
+        var abi = CurrentAbi;
+        if (abi is null)
         {
             GC.SuppressFinalize(this);
-            throw new PlatformNotSupportedException("kqueue exists only on macOS and FreeBSD.");
+            throw new PlatformNotSupportedException(
+                "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: KqueuePoller.UseLibkqueue).");
         }
 
-        _k = KqueueConstants.For(OsConstants.Current.Os)!;
-        _freeBsd = _k.Os == OsFamily.FreeBSD;
-        _kq = Libc.KqueueCreate(out var errno);
+        _k = abi;
+        _wide = _k.WideKEvent;
+        _kq = Libc.KqueueCreate(_k, out var errno);
         if (_kq < 0)
         {
             GC.SuppressFinalize(this);
@@ -57,8 +62,31 @@ public sealed unsafe class KqueuePoller : IPoller
         }
     }
 
+    /// <summary>The path of the libkqueue build this process runs kqueue over (Linux), or null.</summary>
+    public static string? LibkqueuePath => Libkqueue.LoadedPath;
+
+    /// <summary>The kqueue ABI of this process: the kernel's, libkqueue's once loaded on Linux, or null.</summary>
+    internal static KqueueConstants? CurrentAbi =>
+        KqueueConstants.For(OsConstants.Current.Os) ?? (Libkqueue.LoadedPath is null ? null : KqueueConstants.Libkqueue);
+
     /// <inheritdoc/>
     public string Name => "kqueue";
+
+    /// <summary>
+    /// Linux only: runs this backend, from now on in this process, over libkqueue (the kqueue API in user
+    /// space, github.com/mheily/libkqueue), so that the kqueue code can be tested where there is no kernel
+    /// kqueue. <see cref="PollerFactory"/> then offers <see cref="PollerKind.Kqueue"/> too (auto stays epoll).
+    /// libkqueue and a kernel kqueue differ in places; docs/design.md lists where and what this class does.
+    /// </summary>
+    /// <param name="libraryPath">The shared library, e.g. <c>build/libkqueue.so.0</c>.</param>
+    /// <exception cref="PlatformNotSupportedException">Not Linux (macOS and FreeBSD use the kernel's kqueue).</exception>
+    /// <exception cref="InvalidOperationException">A different path was loaded before (bindings are process-wide).</exception>
+    /// <exception cref="DllNotFoundException">The file cannot be loaded or does not export kqueue() and kevent().</exception>
+    public static void UseLibkqueue(string libraryPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(libraryPath);
+        Libkqueue.Load(libraryPath);
+    }
 
     /// <inheritdoc/>
     public void Register(int fd, Token token, Interest interest)
@@ -155,7 +183,7 @@ public sealed unsafe class KqueuePoller : IPoller
 
         // A NULL timespec waits without limit (any negative timeout, as epoll_wait treats it); {0, 0} polls.
         var timeout = Timespec.FromMilliseconds(Math.Max(timeoutMs, 0));
-        var n = Libc.KEvent(_kq, null, 0, _buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno);
+        var n = Libc.KEvent(_k, _kq, null, 0, _buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno);
         if (n < 0)
         {
             if (errno.IsInterrupted)
@@ -166,7 +194,7 @@ public sealed unsafe class KqueuePoller : IPoller
             throw new SyscallException("kevent", errno);
         }
 
-        return _freeBsd
+        return _wide
             ? Convert((KEventFreeBsd*)_buffer, n, events)
             : Convert((KEventDarwin*)_buffer, n, events);
     }
@@ -282,7 +310,7 @@ public sealed unsafe class KqueuePoller : IPoller
     // skips that filter.
     private Errno ApplyFd(int fd, Token token, ushort writeFlags, ushort readFlags, bool ignoreEnoent)
     {
-        return _freeBsd
+        return _wide
             ? ApplyFd<KEventFreeBsd>(fd, token, writeFlags, readFlags, ignoreEnoent)
             : ApplyFd<KEventDarwin>(fd, token, writeFlags, readFlags, ignoreEnoent);
     }
@@ -307,7 +335,7 @@ public sealed unsafe class KqueuePoller : IPoller
 
     private Errno ApplyUser(nuint ident, Token token, ushort flags, uint fflags)
     {
-        if (_freeBsd)
+        if (_wide)
         {
             var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token);
             return ApplyChanges(&change, 1, ignoreEnoent: false);
@@ -327,7 +355,7 @@ public sealed unsafe class KqueuePoller : IPoller
         where TEvent : unmanaged, IKEvent<TEvent>
     {
         var zero = default(Timespec);
-        var got = Libc.KEvent(_kq, changes, n, changes, n, &zero, out var errno);
+        var got = Libc.KEvent(_k, _kq, changes, n, changes, n, &zero, out var errno);
         if (got < 0)
         {
             // kevent(2) (FreeBSD): on EINTR the change list has already been applied (mio does the same).

@@ -6,8 +6,9 @@ public static class PollerFactory
     /// <summary>Whether <paramref name="kind"/> can be created on this OS.</summary>
     /// <param name="kind">The backend asked for.</param>
     /// <returns>
-    /// True for <see cref="PollerKind.Epoll"/> on Linux, <see cref="PollerKind.Kqueue"/> on macOS and FreeBSD,
-    /// and <see cref="PollerKind.Auto"/> wherever one of them exists; false otherwise.
+    /// True for <see cref="PollerKind.Epoll"/> on Linux, <see cref="PollerKind.Kqueue"/> on macOS and FreeBSD
+    /// (and on Linux after <see cref="KqueuePoller.UseLibkqueue"/>), and <see cref="PollerKind.Auto"/> wherever
+    /// one of them exists; false otherwise.
     /// </returns>
     public static bool IsSupported(PollerKind kind) => kind switch
     {
@@ -68,9 +69,15 @@ public static class PollerFactory
 
     private static bool HasEpoll => OperatingSystem.IsLinux();
 
-    private static bool HasKqueue => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
+    private static bool HasKqueue => KqueuePoller.CurrentAbi is not null;
 
-    private static string Available => HasEpoll ? "epoll" : HasKqueue ? "kqueue" : "none";
+    private static string Available => (HasEpoll, HasKqueue) switch
+    {
+        (true, true) => "epoll, kqueue",
+        (true, false) => "epoll",
+        (false, true) => "kqueue",
+        _ => "none",
+    };
 
     private static string OsName =>
         OperatingSystem.IsLinux() ? "Linux"

@@ -142,7 +142,7 @@ internal sealed class EchoConnection : IReadinessHandler
         var received = 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, ref received) : ReadOnce(eventLoop, token, buffer, shortReadDrains, ref received);
+            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, readiness, ref received) : ReadOnce(eventLoop, token, buffer, readiness, shortReadDrains, ref received);
             if (step != Step.Again)
             {
                 if (step == Step.Done)
@@ -195,7 +195,7 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
-    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, bool shortReadDrains, ref int received)
+    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, bool shortReadDrains, ref int received)
     {
         var n = TcpSocket.Read(_fd, buffer, out var errno);
         if (n > 0)
@@ -237,8 +237,7 @@ internal sealed class EchoConnection : IReadinessHandler
 
         if (n == 0)
         {
-            _peerFinished = true;
-            return Step.Done;
+            return EndOfStream(eventLoop, token, readiness);
         }
 
         return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
@@ -249,7 +248,7 @@ internal sealed class EchoConnection : IReadinessHandler
     /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
     /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
     /// </remarks>
-    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer, ref int received)
+    private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
     {
         var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
         if (pipe is null)
@@ -290,8 +289,7 @@ internal sealed class EchoConnection : IReadinessHandler
 
         if (n == 0)
         {
-            _peerFinished = true;
-            return Step.Done;
+            return EndOfStream(eventLoop, token, readiness);
         }
 
         if (errno.IsWouldBlock)
@@ -307,6 +305,21 @@ internal sealed class EchoConnection : IReadinessHandler
         }
 
         return CloseOnError(eventLoop, token, errno) ? Step.Done : Step.Closed;
+    }
+
+    /// <summary>read() or splice() returned 0: the client finished sending, or reset the connection.</summary>
+    private Step EndOfStream(EventLoop eventLoop, Token token, Readiness readiness)
+    {
+        if ((readiness & Readiness.Error) != 0)
+        {
+            // An error edge, yet the read ends cleanly: libkqueue cleared SO_ERROR to report the peer's
+            // reset (docs/design.md, "kqueue over libkqueue"); a kernel leaves it for read() to return.
+            Close(eventLoop, token, CloseReason.ClientReset);
+            return Step.Closed;
+        }
+
+        _peerFinished = true;
+        return Step.Done;
     }
 
     /// <summary>The socket refused part of a splice: the connection keeps those bytes as its owed output.</summary>

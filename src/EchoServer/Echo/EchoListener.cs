@@ -38,6 +38,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
     public Token Token { get; set; }
 
+    /// <summary>Connections this listener accepted and served (not those rejected over the limit).</summary>
+    public long Accepted { get; private set; }
+
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
         if (!_timerArmed)
@@ -146,6 +149,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
         context.Counters.Active++;
         context.Counters.Accepted++;
+        Accepted++;
         var peer = context.DebugLogging ? TcpSocket.RemoteEndPointOf(fd)?.ToString() : null;
         connection.Start(eventLoop, token, peer);
         if (context.DebugLogging)

@@ -13,28 +13,33 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
     private const int DrainSweepMs = 50;
 
     private readonly List<EchoListener> _listeners = [];
+    private readonly List<UdpEchoHandler> _udp = [];
     private TimerId _drainDeadline;
 
     public EventLoop Loop => eventLoop;
 
     public EchoContext Context => context;
 
-    /// <summary>The UDP echo handler, when --udp is on and this loop owns the UDP socket.</summary>
-    public UdpEchoHandler? Udp { get; private set; }
+    /// <summary>The UDP echo handlers this loop owns (with --udp or inherited UDP sockets; all on the first loop).</summary>
+    public IReadOnlyList<UdpEchoHandler> Udp => _udp;
 
     /// <summary>Starts accepting on <paramref name="listener"/> (TCP or unix-domain), which the service then owns.</summary>
-    public void AddListener(IStreamListener listener)
+    /// <returns>The acceptor, whose <see cref="EchoListener.Accepted"/> counts this listener's connections.</returns>
+    public EchoListener AddListener(IStreamListener listener)
     {
         var acceptor = new EchoListener(listener, context);
         acceptor.Token = eventLoop.Register(listener.Fd, Interest.Readable, acceptor);
         _listeners.Add(acceptor);
+        return acceptor;
     }
 
     /// <summary>Starts echoing datagrams on <paramref name="socket"/>, which the service then owns.</summary>
-    public void AddUdp(UdpSocket socket)
+    public UdpEchoHandler AddUdp(UdpSocket socket)
     {
-        Udp = new UdpEchoHandler(socket, context, new UdpRateLimiter());
-        Udp.Token = eventLoop.Register(socket.Fd, Interest.Readable, Udp);
+        var udp = new UdpEchoHandler(socket, context, new UdpRateLimiter());
+        udp.Token = eventLoop.Register(socket.Fd, Interest.Readable, udp);
+        _udp.Add(udp);
+        return udp;
     }
 
     /// <summary>
@@ -56,11 +61,11 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
         }
 
         _listeners.Clear();
-        if (Udp is not null)
+        foreach (var udp in _udp)
         {
             // Datagrams have no connection to finish: stop answering at once.
-            eventLoop.Deregister(Udp.Token);
-            Udp.Dispose();
+            eventLoop.Deregister(udp.Token);
+            udp.Dispose();
         }
         if (context.Counters.Active == 0)
         {

@@ -52,14 +52,14 @@ internal sealed class EchoMetrics : IDisposable
             + $"closed={Enum.GetValues<CloseReason>().Sum(r => Sum(c => c.Closed(r)))} "
             + $"bytes_received={Sum(c => c.BytesReceived)} bytes_sent={Sum(c => c.BytesSent)} "
             + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}"
-            + (_services.Any(s => s.Udp is not null)
+            + (_services.Any(s => s.Udp.Count > 0)
                 ? $" udp_echoed={SumUdp(u => u.DatagramsEchoed)} udp_dropped={SumUdp(u => u.DroppedForbiddenPort + u.DroppedRateLimited + u.DroppedSendFailed)}"
                 : string.Empty);
     }
 
     private long Sum(Func<EchoCounters, long> read) => _services.Sum(s => read(s.Context.Counters));
 
-    private long SumUdp(Func<UdpEchoHandler, long> read) => _services.Sum(s => s.Udp is { } udp ? read(udp) : 0);
+    private long SumUdp(Func<UdpEchoHandler, long> read) => _services.Sum(s => s.Udp.Sum(read));
 
     private IEnumerable<Measurement<long>> UdpDropped()
     {

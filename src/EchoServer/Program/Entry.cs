@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using EchoServer.Echo;
+using EchoServer.Systemd;
 using EchoServer.Reactor.Pollers;
 using Microsoft.Extensions.Logging;
 
@@ -11,14 +12,15 @@ namespace EchoServer.Program;
 internal static class Entry
 {
     private const string Name = "echoserver";
-    private const string UnixPrefix = "unix:";
+    private const string LibkqueueVariable = "ECHOSERVER_LIBKQUEUE";
 
-    private static readonly Option<string> BindOption = new("--bind", "-b")
+    private static readonly Option<string[]> BindOption = new("--bind", "-b")
     {
         Description = "Address and port to listen on: 127.0.0.1:9000, [::1]:9000, 0.0.0.0:9000 (port 0 picks a free port), "
-            + "or a unix socket: unix:/path/to.sock",
+            + "or a unix socket: unix:/path/to.sock. Give it more than once to listen on several addresses. "
+            + "[default: 127.0.0.1:9000, unless systemd passes sockets in (LISTEN_FDS)]",
         HelpName = "host:port|unix:path",
-        DefaultValueFactory = _ => "127.0.0.1:9000",
+        Arity = ArgumentArity.OneOrMore,
     };
 
     private static readonly Option<PollerKind> PollerOption = new("--poller")
@@ -31,7 +33,8 @@ internal static class Entry
 
     private static readonly Option<int> ReactorsOption = new("--reactors")
     {
-        Description = "Independent single-threaded event loops, each with its own SO_REUSEPORT listener; 'auto' = one per core",
+        Description = "Independent single-threaded event loops; each TCP address gets an SO_REUSEPORT listener per loop, while unix and "
+            + "inherited sockets (one kernel queue each) are spread over the loops one socket per loop; 'auto' = one per core",
         HelpName = "N|auto",
         DefaultValueFactory = _ => 1,
         CustomParser = ParseReactors,
@@ -39,7 +42,7 @@ internal static class Entry
 
     private static readonly Option<bool> UdpOption = new("--udp")
     {
-        Description = "Also echo UDP datagrams on the same address and port. Off by default: UDP echo can be abused for "
+        Description = "Also echo UDP datagrams on each TCP address and port. Off by default: UDP echo can be abused for "
             + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
@@ -96,7 +99,8 @@ internal static class Entry
 
     public static int Main(string[] args)
     {
-        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.")
+        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.\n\n"
+            + EnvironmentHelp)
         {
             BindOption,
             PollerOption,
@@ -116,7 +120,46 @@ internal static class Entry
         RequireAtLeast(MaxConnectionsOption, 0);
         RequireAtLeast(BacklogOption, -1);
         root.SetAction(Run);
+        RequireValues(root);
         return Invoke(root, args);
+    }
+
+    private const string EnvironmentHelp = """
+        Environment (set by systemd; see README "Running under systemd"):
+          LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES  sockets passed in (socket activation): listening TCP or unix stream
+                                                  sockets are served, UDP sockets echoed as with --udp; --bind is then optional
+          NOTIFY_SOCKET                           readiness: READY=1 once listening, STOPPING=1 when the drain starts,
+                                                  STATUS= with the connection count (Type=notify)
+          WATCHDOG_USEC, WATCHDOG_PID             WATCHDOG=1 every half of WATCHDOG_USEC from the event loop (WatchdogSec=)
+        """;
+
+    /// <summary>
+    /// An option that takes a value but was given without one (<c>--bind 127.0.0.1:9000 --bind</c>) is a usage
+    /// error. System.CommandLine accepts a repeated option whose last occurrence has no value, using the values
+    /// before it; counting the occurrences against the values catches that, for every option of every command.
+    /// </summary>
+    internal static void RequireValues(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            if (option.Arity.MinimumNumberOfValues == 0)
+            {
+                continue; // a flag such as --udp, or --help
+            }
+
+            option.Validators.Add(result =>
+            {
+                if (!result.Implicit && result.IdentifierTokenCount > result.Tokens.Count)
+                {
+                    result.AddError($"{option.Name} needs a value each time it is given.");
+                }
+            });
+        }
+
+        foreach (var subcommand in command.Subcommands)
+        {
+            RequireValues(subcommand);
+        }
     }
 
     /// <summary>Parses and runs; any parse error is a usage error: its message on stderr and exit code 2.</summary>
@@ -139,31 +182,32 @@ internal static class Entry
 
     private static int Run(ParseResult parse)
     {
-        var bind = parse.GetValue(BindOption)!;
         var udp = parse.GetValue(UdpOption);
         var reactors = parse.GetValue(ReactorsOption);
-        string? unixPath = null;
-        System.Net.IPEndPoint? endPoint = null;
-        if (bind.StartsWith(UnixPrefix, StringComparison.Ordinal))
+        var binds = new List<ListenAddress>();
+        foreach (var text in parse.GetValue(BindOption) ?? [])
         {
-            unixPath = bind[UnixPrefix.Length..];
-            var problem = unixPath.Length == 0 ? "expected a path after 'unix:', like unix:/run/echo.sock"
-                : udp ? "--udp needs an IP address and port, not a unix socket"
-                : reactors > 1 ? "a unix socket has one listener, so it runs one reactor (drop --reactors)"
-                : null;
-            if (problem is not null)
+            if (!ListenAddress.TryParse(text, out var address, out var error))
             {
-                Console.Error.WriteLine($"{Name}: invalid --bind value '{bind}': {problem}");
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': {error}");
                 return ExitCodes.Usage;
             }
-        }
-        else if (!BindAddress.TryParse(bind, out endPoint, out var error))
-        {
-            Console.Error.WriteLine($"{Name}: invalid --bind value '{bind}': {error}");
-            return ExitCodes.Usage;
+
+            if (binds.Contains(address))
+            {
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': the same address is given twice");
+                return ExitCodes.Usage;
+            }
+
+            binds.Add(address);
         }
 
         var poller = parse.GetValue(PollerOption);
+        if (!TryUseLibkqueue(poller))
+        {
+            return ExitCodes.Usage;
+        }
+
         if (!PollerFactory.IsSupported(poller))
         {
             try
@@ -178,10 +222,30 @@ internal static class Entry
             }
         }
 
+        // Socket activation: read (and unset) LISTEN_*, and check every descriptor before any is used.
+        if (!SocketActivation.TryTake(SocketActivation.ProcessEnvironment, Environment.ProcessId, out var inherited, out var activationError))
+        {
+            Console.Error.WriteLine($"{Name}: {activationError}");
+            return ExitCodes.Failure;
+        }
+
+        if (binds.Count == 0 && inherited.Count == 0)
+        {
+            binds.Add(ListenAddress.Default);
+        }
+
+        if (udp && binds.All(b => b.UnixPath is not null))
+        {
+            Console.Error.WriteLine(binds.Count > 0
+                ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
+                : $"{Name}: --udp echoes beside a --bind IP address; with sockets from systemd, pass UDP sockets (ListenDatagram=) instead");
+            return ExitCodes.Usage;
+        }
+
         var settings = new ServerSettings
         {
-            EndPoint = endPoint,
-            UnixPath = unixPath,
+            Binds = binds,
+            Inherited = inherited,
             Udp = udp,
             Poller = poller,
             Reactors = reactors,
@@ -230,6 +294,31 @@ internal static class Entry
                 result.AddError($"{option.Name} must be at least {minimum}.");
             }
         });
+
+    /// <summary>
+    /// For developers: <c>--poller kqueue</c> on Linux runs over the libkqueue build that
+    /// <see cref="LibkqueueVariable"/> names (docs/design.md, "kqueue over libkqueue"); without it, kqueue stays
+    /// unavailable on Linux. False (after one line on stderr) when the variable names no usable library.
+    /// </summary>
+    private static bool TryUseLibkqueue(PollerKind poller)
+    {
+        if (poller != PollerKind.Kqueue || !OperatingSystem.IsLinux()
+            || Environment.GetEnvironmentVariable(LibkqueueVariable) is not { Length: > 0 } path)
+        {
+            return true;
+        }
+
+        try
+        {
+            KqueuePoller.UseLibkqueue(path);
+            return true;
+        }
+        catch (DllNotFoundException e)
+        {
+            Console.Error.WriteLine($"{Name}: --poller kqueue: {LibkqueueVariable}: {e.Message}");
+            return false;
+        }
+    }
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {

@@ -5,6 +5,7 @@ using EchoServer.Reactor;
 using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
+using EchoServer.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Program;
@@ -15,6 +16,9 @@ namespace EchoServer.Program;
 /// </summary>
 internal static class ServerHost
 {
+    /// <summary>How often the service manager's STATUS= line is refreshed (sent only when it changed).</summary>
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(1);
+
     public static int Run(ServerSettings settings, ILogger logger, string name)
     {
         // One descriptor per client: the usual soft limit of 1024 would cap the server near a thousand.
@@ -24,10 +28,12 @@ internal static class ServerHost
         }
 
         var services = new List<EchoService>();
-        var binding = string.Empty; // "UDP " while the UDP socket is being bound, for the error message
+        var listeners = new List<(string Address, EchoListener Listener)>();
+        var announcements = new List<Action<string>>(); // "listening on …" lines, logged once every socket is open
+        var binding = string.Empty; // what is being bound, for the error message ("UDP 127.0.0.1:9000" for the UDP socket)
+        var bindingUnix = false;
         try
         {
-            var endPoint = settings.EndPoint;
             var gate = new ConnectionGate(settings.Echo.MaxConnections);
             for (var i = 0; i < settings.Reactors; i++)
             {
@@ -35,41 +41,79 @@ internal static class ServerHost
                 var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
                 services.Add(service);
                 loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
-                if (settings.UnixPath is { } path)
+            }
+
+            // A socket that is one kernel queue (inherited, or unix) is served by one reactor; they take turns.
+            var nextReactor = 0;
+            EchoService NextService() => services[nextReactor++ % services.Count];
+            foreach (var socket in settings.Inherited)
+            {
+                var fd = socket.Description.Fd;
+                var address = socket.Description.Address;
+                if (socket.IsStream)
                 {
-                    service.AddListener(UnixListener.Bind(path, settings.Backlog));
+                    IStreamListener listener = socket.Description.IsTcpListener ? TcpListener.Adopt(fd) : UnixListener.Adopt(fd);
+                    listeners.Add((address, NextService().AddListener(listener)));
+                    announcements.Add(poller => HostLog.ListeningInherited(logger, address, poller, socket.Label));
+                }
+                else
+                {
+                    services[0].AddUdp(UdpSocket.Adopt(fd));
+                    announcements.Add(_ => HostLog.ListeningUdpInherited(logger, address, socket.Label));
+                }
+            }
+
+            foreach (var bind in settings.Binds)
+            {
+                binding = bind.ToString();
+                if (bind.UnixPath is { } path)
+                {
+                    bindingUnix = true;
+                    listeners.Add((binding, NextService().AddListener(UnixListener.Bind(path, settings.Backlog))));
+                    bindingUnix = false;
+                    var unixAddress = binding;
+                    announcements.Add(poller => EchoLog.Listening(logger, unixAddress, poller, 1));
                     continue;
                 }
 
                 // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
                 // spreads connections evenly instead of waking every loop for each (libuv#747).
-                var listener = TcpListener.Bind(endPoint!, settings.Backlog, reusePort: settings.Reactors > 1);
-                if (settings.Udp && i == 0)
+                var endPoint = bind.EndPoint!;
+                for (var i = 0; i < services.Count; i++)
                 {
-                    // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
-                    binding = "UDP ";
-                    var udp = BindUdpBeside(ref listener, endPoint!, settings);
-                    binding = string.Empty;
-                    service.AddUdp(udp);
+                    var listener = TcpListener.Bind(endPoint, settings.Backlog, reusePort: services.Count > 1);
+                    if (settings.Udp && i == 0)
+                    {
+                        // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
+                        binding = $"UDP {endPoint}";
+                        var udp = services[0].AddUdp(BindUdpBeside(ref listener, endPoint, settings));
+                        binding = bind.ToString();
+                        var udpAddress = udp.Socket.LocalEndPoint.ToString();
+                        announcements.Add(_ => EchoLog.ListeningUdp(logger, udpAddress));
+                    }
+
+                    endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
+                    listeners.Add((endPoint.ToString(), services[i].AddListener(listener)));
                 }
 
-                endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
-                service.AddListener(listener);
+                var tcpAddress = endPoint.ToString();
+                var reactors = services.Count;
+                announcements.Insert(announcements.Count - (settings.Udp ? 1 : 0), poller => EchoLog.Listening(logger, tcpAddress, poller, reactors));
             }
 
-            return RunLoops(services, settings, logger, settings.UnixPath is { } unix ? $"unix:{unix}" : endPoint!.ToString());
+            return RunLoops(services, settings, logger, announcements, listeners);
         }
         catch (SyscallException e) when (e.Call.StartsWith("bind", StringComparison.Ordinal) || e.Call is "listen" or "socket"
-            || e.Call.StartsWith("setsockopt(SO_REUSE", StringComparison.Ordinal))
+            || e.Call.StartsWith("setsockopt(SO_REUSE", StringComparison.Ordinal) || e.Call.StartsWith("listen(", StringComparison.Ordinal))
         {
-            Console.Error.WriteLine($"{name}: cannot listen on {binding}{settings.Address}: {Describe(e.Errno)}");
+            Console.Error.WriteLine($"{name}: cannot listen on {binding}: {Describe(e.Errno)}");
             return ExitCodes.Failure;
         }
-        catch (ArgumentException e) when (settings.UnixPath is not null)
+        catch (ArgumentException e) when (bindingUnix)
         {
             // Empty, NUL or too long for sockaddr_un: a command-line mistake.
             var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
-            Console.Error.WriteLine($"{name}: invalid --bind value '{settings.Address}': {message}");
+            Console.Error.WriteLine($"{name}: invalid --bind value '{binding}': {message}");
             return ExitCodes.Usage;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
@@ -112,9 +156,17 @@ internal static class ServerHost
         }
     }
 
-    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger, string address)
+    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger,
+        List<Action<string>> announcements, List<(string Address, EchoListener Listener)> listeners)
     {
         using var metrics = new EchoMetrics(services);
+        using var notifier = ServiceNotifier.FromEnvironment(Environment.GetEnvironmentVariable, Environment.ProcessId, out var notifyProblem);
+        if (notifyProblem is not null)
+        {
+            HostLog.NotifyUnusable(logger, notifyProblem);
+        }
+
+        int Open() => services.Sum(s => s.Context.Counters.Active);
         var signals = 0;
         void OnSignal(PosixSignalContext signal)
         {
@@ -126,7 +178,9 @@ internal static class ServerHost
             }
 
             signal.Cancel = true;
-            EchoLog.Draining(logger, services[0].Context.Gate.Open, (long)settings.Echo.ShutdownTimeout.TotalMilliseconds);
+            var open = Open();
+            notifier?.Stopping($"draining: {open} connection(s) left");
+            EchoLog.Draining(logger, open, (long)settings.Echo.ShutdownTimeout.TotalMilliseconds);
             foreach (var service in services)
             {
                 service.Loop.Post(_ => service.BeginDrain());
@@ -148,18 +202,35 @@ internal static class ServerHost
             services[0].Loop.AddTimer(interval, Report);
         }
 
-        EchoLog.Listening(logger, address, services[0].Loop.Poller.Name, services.Count);
-        if (services[0].Udp is { } udp)
+        var poller = services[0].Loop.Poller.Name;
+        foreach (var announce in announcements)
         {
-            var udpAddress = udp.Socket.LocalEndPoint.ToString();
-            EchoLog.ListeningUdp(logger, udpAddress);
+            announce(poller);
         }
+
+        string Status() => services[0].Context.Draining
+            ? $"draining: {Open()} connection(s) left"
+            : $"{Open()} connection(s) open, {services.Sum(s => s.Context.Counters.Accepted)} served; {listeners.Count} listener(s)";
+        if (notifier is not null)
+        {
+            var watchdog = notifier.WatchdogInterval is { } every ? $", watchdog ping every {every.TotalMilliseconds:F0} ms" : string.Empty;
+            HostLog.Notifying(logger, notifier.Address, watchdog);
+        }
+
         var threads = services.Skip(1).Select((service, i) =>
         {
             var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
             thread.Start();
             return thread;
         }).ToList();
+
+        // Every socket is listening (the kernel queues clients until the loops accept them): ready.
+        if (notifier is not null)
+        {
+            notifier.Ready(Status());
+            StartNotifierTimers(services[0].Loop, notifier, Status);
+        }
+
         services[0].Loop.Run();
         foreach (var thread in threads)
         {
@@ -169,11 +240,45 @@ internal static class ServerHost
         var accepted = services.Sum(s => s.Context.Counters.Accepted);
         var echoed = services.Sum(s => s.Context.Counters.BytesSent);
         EchoLog.Stopped(logger, accepted, echoed);
-        if (services[0].Udp is { } stoppedUdp)
+        var perListener = string.Join(", ", listeners.GroupBy(l => l.Address).Select(g => $"{g.Key}={g.Sum(l => l.Listener.Accepted)}"));
+        HostLog.AcceptedPerListener(logger, perListener);
+        var udp = services[0].Udp;
+        if (udp.Count > 0)
         {
-            EchoLog.UdpStopped(logger, stoppedUdp.DatagramsEchoed, stoppedUdp.DroppedForbiddenPort, stoppedUdp.DroppedRateLimited, stoppedUdp.DroppedSendFailed);
+            var (udpEchoed, forbidden, limited, failed) = (udp.Sum(u => u.DatagramsEchoed), udp.Sum(u => u.DroppedForbiddenPort),
+                udp.Sum(u => u.DroppedRateLimited), udp.Sum(u => u.DroppedSendFailed));
+            EchoLog.UdpStopped(logger, udpEchoed, forbidden, limited, failed);
         }
+
+        if (notifier is { FailedSends: > 0 })
+        {
+            HostLog.NotifyFailed(logger, notifier.FailedSends);
+        }
+
         return ExitCodes.Success;
+    }
+
+    /// <summary>STATUS= refreshes and WATCHDOG=1 pings, on timers of the first loop: a ping proves that loop still turns.</summary>
+    private static void StartNotifierTimers(EventLoop loop, ServiceNotifier notifier, Func<string> status)
+    {
+        void RefreshStatus(EventLoop l)
+        {
+            notifier.Status(status());
+            l.AddTimer(StatusInterval, RefreshStatus);
+        }
+
+        loop.AddTimer(StatusInterval, RefreshStatus);
+        if (notifier.WatchdogInterval is { } every)
+        {
+            void Ping(EventLoop l)
+            {
+                notifier.Watchdog();
+                l.AddTimer(every, Ping);
+            }
+
+            notifier.Watchdog();
+            loop.AddTimer(every, Ping);
+        }
     }
 
     private static string Describe(Errno errno)

@@ -1,23 +1,20 @@
-using System.Net;
 using EchoServer.Echo;
 using EchoServer.Reactor.Pollers;
+using EchoServer.Systemd;
 
 namespace EchoServer.Program;
 
 /// <summary>Everything the command line decides about one server run.</summary>
 internal sealed record ServerSettings
 {
-    /// <summary>The TCP (and, with <see cref="Udp"/>, UDP) address; null when <see cref="UnixPath"/> is set.</summary>
-    public IPEndPoint? EndPoint { get; init; }
+    /// <summary>The --bind addresses, in order: each TCP one gets a listener per reactor, each unix one a listener on one reactor.</summary>
+    public IReadOnlyList<ListenAddress> Binds { get; init; } = [];
 
-    /// <summary>A unix-domain socket path to listen on instead of an IP address.</summary>
-    public string? UnixPath { get; init; }
+    /// <summary>Sockets passed in by systemd (socket activation), already checked.</summary>
+    public IReadOnlyList<InheritedSocket> Inherited { get; init; } = [];
 
-    /// <summary>Also echo UDP datagrams on the TCP address and port (RFC 862's UDP service).</summary>
+    /// <summary>Also echo UDP datagrams on each TCP address and port (RFC 862's UDP service).</summary>
     public bool Udp { get; init; }
-
-    /// <summary>What the logs and errors call the listening address.</summary>
-    public string Address => UnixPath is { } path ? $"unix:{path}" : EndPoint!.ToString();
 
     public required EchoOptions Echo { get; init; }
 

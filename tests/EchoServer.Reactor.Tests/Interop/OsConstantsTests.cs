@@ -90,26 +90,27 @@ public class OsConstantsTests
     };
 
     // <sys/event.h>: macOS apple/mod.rs, FreeBSD freebsdlike/freebsd/mod.rs (struct size: apple/mod.rs
-    // and freebsd12/mod.rs struct kevent).
-    private static readonly Dictionary<string, (long MacOS, long FreeBSD)> ExpectedKqueue = new()
+    // and freebsd12/mod.rs struct kevent); libkqueue its include/sys/event.h.in (and ../shared/vendor/README.md).
+    private static readonly Dictionary<string, (long MacOS, long FreeBSD, long Libkqueue)> ExpectedKqueue = new()
     {
-        ["KEventSize"] = (32, 64),
-        ["EVFILT_READ"] = (-1, -1),
-        ["EVFILT_WRITE"] = (-2, -2),
-        ["EVFILT_TIMER"] = (-7, -7),
-        ["EVFILT_USER"] = (-10, -11),
-        ["EV_ADD"] = (0x1, 0x1),
-        ["EV_DELETE"] = (0x2, 0x2),
-        ["EV_ENABLE"] = (0x4, 0x4),
-        ["EV_DISABLE"] = (0x8, 0x8),
-        ["EV_ONESHOT"] = (0x10, 0x10),
-        ["EV_CLEAR"] = (0x20, 0x20),
-        ["EV_RECEIPT"] = (0x40, 0x40),
-        ["EV_DISPATCH"] = (0x80, 0x80),
-        ["EV_ERROR"] = (0x4000, 0x4000),
-        ["EV_EOF"] = (0x8000, 0x8000),
-        ["NOTE_FFNOP"] = (0, 0),
-        ["NOTE_TRIGGER"] = (0x01000000, 0x01000000),
+        ["KEventSize"] = (32, 64, 32),
+        ["EVFILT_READ"] = (-1, -1, -1),
+        ["EVFILT_WRITE"] = (-2, -2, -2),
+        ["EVFILT_TIMER"] = (-7, -7, -7),
+        ["EVFILT_USER"] = (-10, -11, -11),
+        ["EV_ADD"] = (0x1, 0x1, 0x1),
+        ["EV_DELETE"] = (0x2, 0x2, 0x2),
+        ["EV_ENABLE"] = (0x4, 0x4, 0x4),
+        ["EV_DISABLE"] = (0x8, 0x8, 0x8),
+        ["EV_ONESHOT"] = (0x10, 0x10, 0x10),
+        ["EV_CLEAR"] = (0x20, 0x20, 0x20),
+        ["EV_RECEIPT"] = (0x40, 0x40, 0x40),
+        ["EV_DISPATCH"] = (0x80, 0x80, 0x80),
+        ["EV_ERROR"] = (0x4000, 0x4000, 0x4000),
+        ["EV_EOF"] = (0x8000, 0x8000, 0x8000),
+        ["NOTE_FFNOP"] = (0, 0, 0),
+        ["NOTE_TRIGGER"] = (0x01000000, 0x01000000, 0x01000000),
+        ["InLibkqueue"] = (0, 0, 1),
     };
 
     public static TheoryData<OsFamily, string, long> OsConstantRows()
@@ -125,13 +126,14 @@ public class OsConstantsTests
         return rows;
     }
 
-    public static TheoryData<OsFamily, string, long> KqueueConstantRows()
+    public static TheoryData<string, string, long> KqueueConstantRows()
     {
-        var rows = new TheoryData<OsFamily, string, long>();
+        var rows = new TheoryData<string, string, long>();
         foreach (var (name, v) in ExpectedKqueue)
         {
-            rows.Add(OsFamily.MacOS, name, v.MacOS);
-            rows.Add(OsFamily.FreeBSD, name, v.FreeBSD);
+            rows.Add("macOS", name, v.MacOS);
+            rows.Add("FreeBSD", name, v.FreeBSD);
+            rows.Add("libkqueue", name, v.Libkqueue);
         }
 
         return rows;
@@ -153,10 +155,22 @@ public class OsConstantsTests
 
     [Theory]
     [MemberData(nameof(KqueueConstantRows))]
-    public void Kqueue_constant_has_the_value_of_the_os_headers(OsFamily os, string field, long expected)
+    public void Kqueue_constant_has_the_value_of_the_os_headers(string abi, string field, long expected)
     {
-        var table = KqueueConstants.For(os)!;
-        ValueOf(table, field).Should().Be(expected, $"{os} {field} (rust libc)");
+        var table = abi switch
+        {
+            "macOS" => KqueueConstants.For(OsFamily.MacOS)!,
+            "FreeBSD" => KqueueConstants.For(OsFamily.FreeBSD)!,
+            _ => KqueueConstants.Libkqueue,
+        };
+        ValueOf(table, field).Should().Be(expected, $"{abi} {field} (rust libc; libkqueue's own header)");
+    }
+
+    [Fact]
+    public void The_kernel_has_no_kqueue_table_on_Linux_and_libkqueue_runs_on_Linux()
+    {
+        KqueueConstants.For(OsFamily.Linux).Should().BeNull();
+        KqueueConstants.Libkqueue.Os.Should().Be(OsFamily.Linux);
     }
 
     [Theory]
@@ -204,7 +218,7 @@ public class OsConstantsTests
 
     private static IEnumerable<string> FieldNames(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.Name != "Os")
+            .Where(p => p.Name != "Os" && p.CanWrite) // computed ones (KqueueConstants.WideKEvent) hold no value of their own
             .Select(p => p.Name);
 
     private static long ValueOf(object table, string field)

@@ -77,6 +77,7 @@ public class StructLayoutTests
     {
         KqueueConstants.MacOS.KEventSize.Should().Be(Unsafe.SizeOf<KEventDarwin>());
         KqueueConstants.FreeBSD.KEventSize.Should().Be(Unsafe.SizeOf<KEventFreeBsd>());
+        KqueueConstants.Libkqueue.KEventSize.Should().Be(Unsafe.SizeOf<KEventDarwin>(), "libkqueue on 64-bit Linux declares macOS's struct");
     }
 
     [Fact]

@@ -46,3 +46,10 @@ public class OpenFileLimitTests
         now.Maximum.Should().Be(limits.Maximum, "the hard limit is never touched");
     }
 }
+
+/// <summary>
+/// The tests that change or count this process's descriptors run alone, after the parallel ones: other tests
+/// open and close descriptors meanwhile (and libkqueue frees a closed kqueue's on its own thread, later).
+/// </summary>
+[CollectionDefinition(nameof(OpenFileLimit), DisableParallelization = true)]
+public sealed class OpenFileLimitTestsRunAlone;

@@ -1,0 +1,28 @@
+using EchoServer.Reactor.Pollers;
+using EchoServer.TestSupport;
+
+namespace EchoServer.Tests;
+
+/// <summary>
+/// The poller backends the integration tests run the real server on: epoll on Linux, and kqueue everywhere
+/// (the kernel's on macOS and FreeBSD; on Linux libkqueue's, named to the server by
+/// <see cref="LibkqueueVariable"/>, or the test skips saying why libkqueue cannot be built here).
+/// </summary>
+public static class ServerPollers
+{
+    /// <summary>The developer setting echoserver reads for <c>--poller kqueue</c> on Linux (README).</summary>
+    public const string LibkqueueVariable = LibkqueueBuild.EnvironmentVariable;
+
+    /// <summary>Every backend this OS can run the server on, for <c>[MemberData]</c>.</summary>
+    public static TheoryData<PollerKind> All() =>
+        OperatingSystem.IsLinux() ? new(PollerKind.Epoll, PollerKind.Kqueue) : new(PollerKind.Kqueue);
+
+    /// <summary>The command-line arguments that select <paramref name="poller"/>.</summary>
+    public static string[] Arguments(PollerKind poller) => ["--poller", poller == PollerKind.Kqueue ? "kqueue" : "epoll"];
+
+    /// <summary>The environment the server needs for <paramref name="poller"/>; skips the calling test if it cannot run.</summary>
+    public static Dictionary<string, string> Environment(PollerKind poller) =>
+        poller == PollerKind.Kqueue && LibkqueueBuild.IsNeeded
+            ? new() { [LibkqueueVariable] = LibkqueueBuild.RequirePath() }
+            : [];
+}
