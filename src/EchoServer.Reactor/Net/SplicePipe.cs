@@ -24,6 +24,12 @@ public sealed class SplicePipe : IDisposable
         Capacity = capacity;
     }
 
+    /// <summary>The read end's descriptor (-1 once disposed); for tests.</summary>
+    internal int ReadFd => _readFd;
+
+    /// <summary>The write end's descriptor (-1 once disposed); for tests.</summary>
+    internal int WriteFd => _writeFd;
+
     /// <summary>True where splice(2) exists (Linux).</summary>
     public static bool IsSupported => OsConstants.Current.HasSplice;
 

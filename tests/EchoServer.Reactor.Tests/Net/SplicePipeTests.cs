@@ -83,13 +83,34 @@ public sealed class SplicePipeTests
     [Fact]
     public void A_pipe_costs_two_descriptors_and_dispose_closes_both()
     {
+        // Looks at the pipe's own two descriptors in /proc/self/fd, not at the process's fd count, which
+        // tests running in parallel change at any moment.
         SkipUnlessSplice();
-        var before = Loopback.OpenFdCount();
         var pipe = SplicePipe.TryCreate(64 * 1024, new DescriptorHeadroom(), out _)!;
-        Loopback.OpenFdCount().Should().Be(before + 2);
+        int[] ends = [pipe.ReadFd, pipe.WriteFd];
+        var pipeName = LinkOf(ends[0]);
+        pipeName.Should().StartWith("pipe:[");
+        LinkOf(ends[1]).Should().Be(pipeName, "both descriptors are the two ends of one pipe");
         pipe.Capacity.Should().BeGreaterThanOrEqualTo(64 * 1024);
+
         pipe.Dispose();
-        Loopback.OpenFdCount().Should().Be(before);
+
+        // Closed: the numbers are free (or already reused by another test, then for something else).
+        LinkOf(ends[0]).Should().NotBe(pipeName);
+        LinkOf(ends[1]).Should().NotBe(pipeName);
+        pipe.ReadFd.Should().Be(-1);
+    }
+
+    private static string? LinkOf(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     [Fact]
