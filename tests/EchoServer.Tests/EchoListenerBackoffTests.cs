@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using EchoServer.Echo;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using FluentAssertions;

@@ -1,4 +1,4 @@
-namespace EchoServer.Reactor.Interop;
+namespace EchoServer.Reactor;
 
 /// <summary>A system call failed in a way the caller cannot handle locally.</summary>
 public sealed class SyscallException : IOException

@@ -49,7 +49,7 @@ public static class PollerFactory
     /// The OS lacks that backend, e.g. "kqueue is not available on Linux (available: epoll)".
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined value.</exception>
-    /// <exception cref="Interop.SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
+    /// <exception cref="SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
     public static IPoller Create(PollerKind kind)
     {
         if (!Enum.IsDefined(kind))

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 

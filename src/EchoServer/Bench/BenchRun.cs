@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using EchoServer.Program;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Bench;

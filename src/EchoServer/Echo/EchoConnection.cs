@@ -1,5 +1,4 @@
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 

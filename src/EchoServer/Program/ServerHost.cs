@@ -2,7 +2,6 @@ using System.Net;
 using System.Runtime.InteropServices;
 using EchoServer.Echo;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Systemd;
