@@ -6,8 +6,9 @@ using FluentAssertions;
 namespace EchoServer.Reactor.Tests;
 
 /// <summary>
-/// The architecture rules of README.md: only src/EchoServer.Reactor/Interop and /Pollers hold unsafe
-/// code, and the library depends on no package (no logging, no CLI).
+/// The architecture rules of README.md: the library's layers (Interop &lt; Pollers &lt; Reactor &lt; Net, one
+/// folder each) reference nothing above them; only src/EchoServer.Reactor/Interop and /Pollers hold unsafe
+/// code; and the library depends on no runtime package (no logging, no CLI).
 /// </summary>
 public sealed partial class LayeringTests
 {
@@ -16,6 +17,98 @@ public sealed partial class LayeringTests
         Path.Combine("src", "EchoServer.Reactor", "Interop") + Path.DirectorySeparatorChar,
         Path.Combine("src", "EchoServer.Reactor", "Pollers") + Path.DirectorySeparatorChar,
     ];
+
+    /// <summary>The library's layers, lowest first: a folder of src/EchoServer.Reactor each.</summary>
+    internal static readonly string[] Layers = ["Interop", "Pollers", "Reactor", "Net"];
+
+    [Fact]
+    public void No_layer_references_a_layer_above_it()
+    {
+        var library = Path.Combine(RepoRoot(), "src", "EchoServer.Reactor");
+        var files = SourceFiles(library)
+            .Select(f => (Layer: Path.GetRelativePath(library, f).Split(Path.DirectorySeparatorChar)[0], Path: Path.GetRelativePath(library, f), Source: File.ReadAllText(f)))
+            .ToList();
+
+        files.Should().NotBeEmpty();
+        files.Where(f => !Layers.Contains(f.Layer)).Select(f => f.Path).Should().BeEmpty("every library file belongs to a layer folder");
+        files.Should().Contain(f => f.Layer == "Interop" && f.Path.EndsWith("Errno.cs", StringComparison.Ordinal), "Errno sits in the lowest layer it needs");
+        LayerViolations(files).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("Interop", "internal struct KEvent { public static KEvent Create(Pollers.Token token) => default; }", "Token (Pollers)")]
+    [InlineData("Interop", "using EchoServer.Reactor.Pollers;\nclass A { }", "namespace EchoServer.Reactor.Pollers")]
+    [InlineData("Pollers", "class P { EventLoop? _loop; }", "EventLoop (Reactor)")]
+    [InlineData("Reactor", "class L { void M() => TcpListener.Bind(null!); }", "TcpListener (Net)")]
+    public void The_layer_check_finds_a_reference_upwards(string layer, string code, string expected)
+    {
+        var files = new List<(string Layer, string Path, string Source)>
+        {
+            (layer, "Probe.cs", code),
+            ("Pollers", "Token.cs", "public readonly record struct Token(ulong Value);"),
+            ("Reactor", "EventLoop.cs", "public sealed class EventLoop { }"),
+            ("Net", "TcpListener.cs", "public sealed class TcpListener { }"),
+        };
+
+        LayerViolations(files).Should().Contain(v => v.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_layer_check_allows_references_downwards_and_ignores_comments()
+    {
+        var files = new List<(string Layer, string Path, string Source)>
+        {
+            ("Interop", "Errno.cs", "namespace EchoServer.Reactor; public readonly record struct Errno(int Value);"),
+            ("Pollers", "Token.cs", "/// <summary>An <see cref=\"EventLoop\"/> packs it.</summary>\npublic readonly record struct Token(ulong Value) { Errno E; }"),
+            ("Reactor", "EventLoop.cs", "public sealed class EventLoop { Token T; Errno E; }"),
+        };
+
+        LayerViolations(files).Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// Each reference from a file to a type declared in a higher layer's folder, or to a higher layer's namespace.
+    /// A type's layer is the folder of the file that declares it, not its namespace: Errno lives in the root
+    /// namespace but in Interop/, since it reads Interop's errno table. Comments and literals do not count.
+    /// </summary>
+    internal static List<string> LayerViolations(IReadOnlyList<(string Layer, string Path, string Source)> files)
+    {
+        var code = files.Select(f => (f.Layer, f.Path, Code: StripCommentsAndLiterals(f.Source))).ToList();
+        var layerOfType = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (layer, _, text) in code)
+        {
+            foreach (Match m in TypeDeclaration().Matches(text))
+            {
+                var name = m.Groups["name"].Value;
+                var rank = Array.IndexOf(Layers, layer);
+                layerOfType[name] = layerOfType.TryGetValue(name, out var known) ? Math.Min(known, rank) : rank;
+            }
+        }
+
+        var violations = new List<string>();
+        foreach (var (layer, path, text) in code)
+        {
+            var rank = Array.IndexOf(Layers, layer);
+            foreach (var above in Layers.Skip(rank + 1).Where(l => l != "Reactor"))
+            {
+                if (Regex.IsMatch(text, $@"\bEchoServer\.Reactor\.{above}\b|\busing\s+{above}\b|(?<![\w.]){above}\s*\."))
+                {
+                    violations.Add($"{path}: namespace EchoServer.Reactor.{above}");
+                }
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (Match m in Identifier().Matches(text))
+            {
+                if (layerOfType.TryGetValue(m.Value, out var typeRank) && typeRank > rank && seen.Add(m.Value))
+                {
+                    violations.Add($"{path}: {m.Value} ({Layers[typeRank]})");
+                }
+            }
+        }
+
+        return violations;
+    }
 
     [Fact]
     public void Only_Interop_and_Pollers_contain_unsafe_code()
@@ -188,6 +281,12 @@ public sealed partial class LayeringTests
 
         throw new InvalidOperationException($"No EchoServer.sln above {AppContext.BaseDirectory}.");
     }
+
+    [GeneratedRegex(@"\b(?:class|struct|interface|enum|record(?!\s+(?:struct|class)\b))\s+(?<name>[A-Z]\w*)")]
+    private static partial Regex TypeDeclaration();
+
+    [GeneratedRegex(@"(?<![\w@])[A-Z]\w*")]
+    private static partial Regex Identifier();
 
     [GeneratedRegex(@"\bunsafe\b")]
     private static partial Regex UnsafeKeyword();

@@ -40,13 +40,13 @@ internal struct KEventDarwin : IKEvent<KEventDarwin>
 
     readonly ulong IKEvent.UData => (ulong)UData;
 
-    public static KEventDarwin Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token) => new()
+    public static KEventDarwin Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata) => new()
     {
         Ident = ident,
         Filter = filter,
         Flags = flags,
         FFlags = fflags,
-        UData = (nint)token.Value,
+        UData = (nint)udata,
     };
 }
 
@@ -90,13 +90,13 @@ internal unsafe struct KEventFreeBsd : IKEvent<KEventFreeBsd>
 
     readonly ulong IKEvent.UData => (ulong)UData;
 
-    public static KEventFreeBsd Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token) => new()
+    public static KEventFreeBsd Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata) => new()
     {
         Ident = ident,
         Filter = filter,
         Flags = flags,
         FFlags = fflags,
-        UData = (nint)token.Value,
+        UData = (nint)udata,
     };
 }
 
@@ -122,8 +122,8 @@ internal interface IKEvent
 internal interface IKEvent<TSelf> : IKEvent
     where TSelf : unmanaged, IKEvent<TSelf>
 {
-    /// <summary>A change list entry; <paramref name="token"/> goes to <c>udata</c>.</summary>
-    static abstract TSelf Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token);
+    /// <summary>A change list entry; <paramref name="udata"/> is the opaque value the kernel hands back with its events.</summary>
+    static abstract TSelf Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata);
 }
 
 /// <summary>

@@ -322,12 +322,12 @@ public sealed unsafe class KqueuePoller : IPoller
         var n = 0;
         if (writeFlags != 0)
         {
-            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token.Value);
         }
 
         if (readFlags != 0)
         {
-            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, readFlags, 0, token);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, readFlags, 0, token.Value);
         }
 
         return ApplyChanges(changes, n, ignoreEnoent);
@@ -337,12 +337,12 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         if (_wide)
         {
-            var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token.Value);
             return ApplyChanges(&change, 1, ignoreEnoent: false);
         }
         else
         {
-            var change = KEventDarwin.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            var change = KEventDarwin.Create(ident, _k.EVFILT_USER, flags, fflags, token.Value);
             return ApplyChanges(&change, 1, ignoreEnoent: false);
         }
     }

@@ -98,17 +98,17 @@ public class StructLayoutTests
     [Fact]
     public void Kevent_create_fills_ident_filter_flags_fflags_and_udata()
     {
-        var token = new EchoServer.Reactor.Pollers.Token(0x8000_0000_0000_0042);
-        var d = KEventDarwin.Create(7, -2, 0x61, 0x01000000, token);
+        const ulong udata = 0x8000_0000_0000_0042;
+        var d = KEventDarwin.Create(7, -2, 0x61, 0x01000000, udata);
         d.Ident.Should().Be(7);
         d.Filter.Should().Be(-2);
         d.Flags.Should().Be(0x61);
         d.FFlags.Should().Be(0x01000000);
-        ((ulong)d.UData).Should().Be(token.Value);
+        ((ulong)d.UData).Should().Be(udata);
 
-        var f = KEventFreeBsd.Create(7, -11, 0x61, 0x01000000, token);
+        var f = KEventFreeBsd.Create(7, -11, 0x61, 0x01000000, udata);
         f.Filter.Should().Be(-11);
-        ((ulong)f.UData).Should().Be(token.Value);
+        ((ulong)f.UData).Should().Be(udata);
     }
 
     [Theory]
