@@ -8,7 +8,7 @@ namespace EchoServer.Reactor.Pollers;
 /// The Linux backend: one epoll instance, every fd registered edge-triggered (EPOLLET) with
 /// EPOLLRDHUP so a peer's half-close is reported. See <see cref="IPoller"/> for the contract.
 /// </summary>
-public sealed unsafe class EpollPoller : IPoller
+internal sealed unsafe class EpollPoller : IPoller
 {
     private readonly int _epfd = -1;
     private void* _buffer;

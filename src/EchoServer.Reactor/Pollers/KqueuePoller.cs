@@ -5,7 +5,7 @@ namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
 /// The macOS and FreeBSD backend (and, for testing it on Linux, the same code over libkqueue: see
-/// <see cref="UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
+/// <see cref="PollerFactory.UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
 /// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered). See <see cref="IPoller"/>
 /// for the contract; readiness is derived as in mio's <c>src/sys/unix/selector/kqueue.rs</c>.
 /// </summary>
@@ -23,7 +23,7 @@ namespace EchoServer.Reactor.Pollers;
 /// <para>kqueue itself accepts a second <c>EV_ADD</c> silently (it just modifies the filter), so this
 /// class tracks registered fds to make a double registration fail with EEXIST, as epoll does.</para>
 /// </remarks>
-public sealed unsafe class KqueuePoller : IPoller
+internal sealed unsafe class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
     private readonly bool _wide;
@@ -37,7 +37,7 @@ public sealed unsafe class KqueuePoller : IPoller
 
     /// <summary>Creates a kqueue (kqueue(2), then FD_CLOEXEC).</summary>
     /// <exception cref="PlatformNotSupportedException">
-    /// Not running on macOS or FreeBSD, nor on Linux after <see cref="UseLibkqueue"/>.
+    /// Not running on macOS or FreeBSD, nor on Linux after <see cref="PollerFactory.UseLibkqueue"/>.
     /// </exception>
     /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
     public KqueuePoller()
@@ -49,7 +49,7 @@ public sealed unsafe class KqueuePoller : IPoller
         {
             GC.SuppressFinalize(this);
             throw new PlatformNotSupportedException(
-                "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: KqueuePoller.UseLibkqueue).");
+                "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: PollerFactory.UseLibkqueue).");
         }
 
         _k = abi;
@@ -62,31 +62,12 @@ public sealed unsafe class KqueuePoller : IPoller
         }
     }
 
-    /// <summary>The path of the libkqueue build this process runs kqueue over (Linux), or null.</summary>
-    public static string? LibkqueuePath => Libkqueue.LoadedPath;
-
     /// <summary>The kqueue ABI of this process: the kernel's, libkqueue's once loaded on Linux, or null.</summary>
     internal static KqueueConstants? CurrentAbi =>
         KqueueConstants.For(OsConstants.Current.Os) ?? (Libkqueue.LoadedPath is null ? null : KqueueConstants.Libkqueue);
 
     /// <inheritdoc/>
     public string Name => "kqueue";
-
-    /// <summary>
-    /// Linux only: runs this backend, from now on in this process, over libkqueue (the kqueue API in user
-    /// space, github.com/mheily/libkqueue), so that the kqueue code can be tested where there is no kernel
-    /// kqueue. <see cref="PollerFactory"/> then offers <see cref="PollerKind.Kqueue"/> too (auto stays epoll).
-    /// libkqueue and a kernel kqueue differ in places; docs/design.md lists where and what this class does.
-    /// </summary>
-    /// <param name="libraryPath">The shared library, e.g. <c>build/libkqueue.so.0</c>.</param>
-    /// <exception cref="PlatformNotSupportedException">Not Linux (macOS and FreeBSD use the kernel's kqueue).</exception>
-    /// <exception cref="InvalidOperationException">A different path was loaded before (bindings are process-wide).</exception>
-    /// <exception cref="DllNotFoundException">The file cannot be loaded or does not export kqueue() and kevent().</exception>
-    public static void UseLibkqueue(string libraryPath)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(libraryPath);
-        Libkqueue.Load(libraryPath);
-    }
 
     /// <inheritdoc/>
     public void Register(int fd, Token token, Interest interest)

@@ -310,7 +310,7 @@ internal static class Entry
 
         try
         {
-            KqueuePoller.UseLibkqueue(path);
+            PollerFactory.UseLibkqueue(path);
             return true;
         }
         catch (DllNotFoundException e)
