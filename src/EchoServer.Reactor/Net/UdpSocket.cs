@@ -24,13 +24,13 @@ public readonly struct DatagramAddress : IEquatable<DatagramAddress>
     public bool HasValue => _length != 0;
 
     /// <summary>The port, in host byte order.</summary>
-    public int Port => SockAddrOps.Port(_addr);
+    public int Port => _addr.Port;
 
     /// <summary>True for an IPv4 address (AF_INET).</summary>
-    public bool IsIPv4 => SockAddrOps.IsV4(_addr);
+    public bool IsIPv4 => _addr.Family == OsConstants.Current.AF_INET;
 
     /// <summary>True for an IPv6 address (AF_INET6), including IPv4-mapped ones.</summary>
-    public bool IsIPv6 => SockAddrOps.IsV6(_addr);
+    public bool IsIPv6 => _addr.Family == OsConstants.Current.AF_INET6;
 
     internal SockAddr Raw => _addr;
 

@@ -27,13 +27,10 @@ internal sealed unsafe class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
     private readonly bool _wide;
-    private readonly int _kq;
+    private readonly KernelQueue _queue;
     private readonly HashSet<int> _registered = [];
     private readonly Lock _lock = new();
-    private void* _buffer;
-    private int _capacity;
     private long _nextWakerIdent;
-    private volatile bool _disposed;
 
     /// <summary>Creates a kqueue (kqueue(2), then FD_CLOEXEC).</summary>
     /// <exception cref="PlatformNotSupportedException">
@@ -42,24 +39,22 @@ internal sealed unsafe class KqueuePoller : IPoller
     /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
     public KqueuePoller()
     {
-        // The finalizer runs even when the constructor throws; without this it would close fd 0.
-        _kq = -1;
         var abi = CurrentAbi;
         if (abi is null)
         {
-            GC.SuppressFinalize(this);
             throw new PlatformNotSupportedException(
                 "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: PollerFactory.UseLibkqueue).");
         }
 
         _k = abi;
         _wide = _k.WideKEvent;
-        _kq = Libc.KqueueCreate(_k, out var errno);
-        if (_kq < 0)
+        var kq = Libc.KqueueCreate(_k, out var errno);
+        if (kq < 0)
         {
-            GC.SuppressFinalize(this);
             throw new SyscallException("kqueue", errno);
         }
+
+        _queue = new KernelQueue(kq, _k.KEventSize);
     }
 
     /// <summary>The kqueue ABI of this process: the kernel's, libkqueue's once loaded on Linux, or null.</summary>
@@ -75,7 +70,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         ValidateInterest(interest);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (_registered.Contains(fd))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.EEXIST));
@@ -107,7 +102,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         ValidateInterest(interest);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (!_registered.Contains(fd))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
@@ -135,7 +130,7 @@ internal sealed unsafe class KqueuePoller : IPoller
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (!_registered.Remove(fd))
             {
                 throw new SyscallException("kevent(EV_DELETE)", new Errno(OsConstants.Current.ENOENT));
@@ -154,30 +149,16 @@ internal sealed unsafe class KqueuePoller : IPoller
     /// <inheritdoc/>
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (events.Length == 0)
-        {
-            throw new ArgumentException("The event buffer must hold at least one event.", nameof(events));
-        }
-
-        EnsureCapacity(events.Length);
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
+        var buffer = _queue.BufferFor(events);
 
         // A NULL timespec waits without limit (any negative timeout, as epoll_wait treats it); {0, 0} polls.
         var timeout = Timespec.FromMilliseconds(Math.Max(timeoutMs, 0));
-        var n = Libc.KEvent(_k, _kq, null, 0, _buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno);
-        if (n < 0)
-        {
-            if (errno.IsInterrupted)
-            {
-                return 0;
-            }
-
-            throw new SyscallException("kevent", errno);
-        }
-
+        var n = KernelQueue.WaitResult(
+            Libc.KEvent(_k, _queue.Fd, null, 0, buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno), errno, "kevent");
         return _wide
-            ? Convert((KEventFreeBsd*)_buffer, n, events)
-            : Convert((KEventDarwin*)_buffer, n, events);
+            ? Convert((KEventFreeBsd*)buffer, n, events)
+            : Convert((KEventDarwin*)buffer, n, events);
     }
 
     /// <inheritdoc/>
@@ -188,7 +169,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             var errno = ApplyUser(ident, token, add, _k.NOTE_FFNOP);
             if (errno.Value != 0)
             {
@@ -209,7 +190,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         // that fires on every wait from then on (xnu kevent_register copies the flags of an added knote).
         lock (_lock)
         {
-            if (!_disposed)
+            if (!_queue.IsDisposed)
             {
                 _ = ApplyUser(ident, token, (ushort)_k.EV_RECEIPT, _k.NOTE_TRIGGER);
             }
@@ -221,7 +202,7 @@ internal sealed unsafe class KqueuePoller : IPoller
     {
         lock (_lock)
         {
-            if (!_disposed)
+            if (!_queue.IsDisposed)
             {
                 _ = ApplyUser(ident, default, (ushort)(_k.EV_DELETE | _k.EV_RECEIPT), _k.NOTE_FFNOP);
             }
@@ -336,7 +317,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         where TEvent : unmanaged, IKEvent<TEvent>
     {
         var zero = default(Timespec);
-        var got = Libc.KEvent(_k, _kq, changes, n, changes, n, &zero, out var errno);
+        var got = Libc.KEvent(_k, _queue.Fd, changes, n, changes, n, &zero, out var errno);
         if (got < 0)
         {
             // kevent(2) (FreeBSD): on EINTR the change list has already been applied (mio does the same).
@@ -367,45 +348,13 @@ internal sealed unsafe class KqueuePoller : IPoller
         return default;
     }
 
-    private void EnsureCapacity(int count)
-    {
-        if (count <= _capacity)
-        {
-            return;
-        }
-
-        // The kernel writes into this buffer, so it lives in native memory, never moved by the GC.
-        NativeMemory.Free(_buffer);
-        _buffer = NativeMemory.Alloc((nuint)count, (nuint)_k.KEventSize);
-        _capacity = count;
-    }
-
     /// <summary>Closes the kqueue (which drops every filter) and frees the event buffer.</summary>
     public void Dispose()
     {
+        // Under the lock, so that a Trigger from another thread never reaches a closed (and reused) fd number.
         lock (_lock)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _ = Libc.Close(_kq);
-            NativeMemory.Free(_buffer);
-            _buffer = null;
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases native memory and the kqueue fd if the owner forgot to dispose.</summary>
-    ~KqueuePoller()
-    {
-        if (!_disposed && _kq >= 0)
-        {
-            _ = Libc.Close(_kq);
-            NativeMemory.Free(_buffer);
+            _queue.Dispose();
         }
     }
 }
