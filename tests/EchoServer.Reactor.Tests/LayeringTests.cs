@@ -35,6 +35,15 @@ public sealed partial class LayeringTests
         LayerViolations(files).Should().BeEmpty();
     }
 
+    [Fact]
+    public void Interop_and_the_backends_are_internal()
+    {
+        var exported = typeof(EventLoop).Assembly.GetExportedTypes();
+        exported.Should().Contain(typeof(Errno), "errors are public, in the root namespace");
+        exported.Where(t => t.Namespace == "EchoServer.Reactor.Interop").Should().BeEmpty();
+        exported.Select(t => t.Name).Should().NotContain(["EpollPoller", "KqueuePoller"], "backends are reached through PollerFactory");
+    }
+
     [Theory]
     [InlineData("Interop", "internal struct KEvent { public static KEvent Create(Pollers.Token token) => default; }", "Token (Pollers)")]
     [InlineData("Interop", "using EchoServer.Reactor.Pollers;\nclass A { }", "namespace EchoServer.Reactor.Pollers")]
@@ -132,12 +141,21 @@ public sealed partial class LayeringTests
         offenders.Should().BeEmpty();
     }
 
+    /// <summary>
+    /// No runtime package: a user who takes the library takes nothing else. A build-time analyzer is allowed only as
+    /// <c>PrivateAssets="all"</c> (Microsoft.CodeAnalysis.PublicApiAnalyzers), which keeps it out of the library's
+    /// package dependencies; and the compiled library references framework assemblies only.
+    /// </summary>
     [Fact]
     public void The_library_references_no_package()
     {
         var root = RepoRoot();
         var project = XDocument.Load(Path.Combine(root, "src", "EchoServer.Reactor", "EchoServer.Reactor.csproj"));
-        project.Descendants().Where(e => e.Name.LocalName == "PackageReference").Should().BeEmpty();
+        project.Descendants().Where(e => e.Name.LocalName == "PackageReference" && !IsPrivateToTheBuild(e))
+            .Select(e => (string?)e.Attribute("Include")).Should().BeEmpty("only build-time analyzers with PrivateAssets=\"all\" may be referenced");
+        typeof(EventLoop).Assembly.GetReferencedAssemblies().Select(a => a.Name)
+            .Where(n => n is null || !(n.StartsWith("System", StringComparison.Ordinal) || n is "netstandard" or "mscorlib"))
+            .Should().BeEmpty("the compiled library needs nothing beyond the framework");
 
         // Nor may a Directory.Build file slip one into every project.
         foreach (var name in new[] { "Directory.Build.props", "Directory.Build.targets" })
@@ -152,6 +170,23 @@ public sealed partial class LayeringTests
                 }
             }
         }
+    }
+
+    [Theory]
+    [InlineData("<PackageReference Include=\"A\" PrivateAssets=\"all\" />", true)]
+    [InlineData("<PackageReference Include=\"A\"><PrivateAssets>All</PrivateAssets></PackageReference>", true)]
+    [InlineData("<PackageReference Include=\"A\" />", false)]
+    [InlineData("<PackageReference Include=\"A\" PrivateAssets=\"analyzers\" />", false)]
+    public void Only_a_reference_private_to_the_build_counts_as_analyzer_only(string xml, bool expected)
+    {
+        IsPrivateToTheBuild(XElement.Parse(xml)).Should().Be(expected);
+    }
+
+    private static bool IsPrivateToTheBuild(XElement reference)
+    {
+        var privateAssets = (string?)reference.Attribute("PrivateAssets")
+            ?? reference.Elements().FirstOrDefault(e => e.Name.LocalName == "PrivateAssets")?.Value;
+        return string.Equals(privateAssets?.Trim(), "all", StringComparison.OrdinalIgnoreCase);
     }
 
     [Theory]
