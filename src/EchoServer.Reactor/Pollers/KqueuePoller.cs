@@ -12,16 +12,9 @@ namespace EchoServer.Reactor.Pollers;
 /// <remarks>
 /// <para>kqueue reports each filter as its own event, so one fd registered for both directions may
 /// appear twice in one batch (once readable, once writable).</para>
-/// <para>Changes are applied at once, in their own <c>kevent()</c> call, rather than batched into the
-/// next wait. Batching would be cheaper in syscalls but breaks the <see cref="IPoller"/> contract:
-/// (1) <see cref="Register"/> must throw on failure (EBADF, ENOMEM…), and a batched change only fails
-/// later, inside <see cref="Wait"/>, where the error cannot be given to the caller that made it;
-/// (2) registration is allowed from any thread while another thread is blocked in <see cref="Wait"/>,
-/// and a change queued for the next wait would not take effect until that wait returned by itself,
-/// possibly never; (3) with <c>EV_RECEIPT</c> every queued change would also take a slot of the
-/// event list. The changes of one call (both filters) do go to the kernel in a single <c>kevent()</c>.</para>
-/// <para>kqueue itself accepts a second <c>EV_ADD</c> silently (it just modifies the filter), so this
-/// class tracks registered fds to make a double registration fail with EEXIST, as epoll does.</para>
+/// <para>Changes are applied at once, in their own <c>kevent()</c> call, not batched into the next wait, and
+/// registered fds are tracked so a double registration fails with EEXIST as on epoll: docs/design.md,
+/// "kqueue: changes applied at once, not batched".</para>
 /// </remarks>
 internal sealed unsafe class KqueuePoller : IPoller
 {

@@ -12,9 +12,8 @@ namespace EchoServer.Echo;
 /// <para>Per wakeup: first flush what is owed, then read and echo until the kernel has no more data
 /// or the fairness budget runs out. Each read goes straight back out from the loop's shared buffer;
 /// only a tail the kernel refuses is copied into a buffer of the connection's own, and then reading
-/// stops until a writable event lets that tail go out. So a client that sends without reading is
-/// pushed back by TCP flow control, not absorbed by our memory: a connection never keeps more than
-/// one read, at most <see cref="EchoOptions.MaxPendingBytes"/>.</para>
+/// stops until a writable event lets that tail go out, so TCP flow control pushes back on a client that
+/// does not read (docs/design.md, "Backpressure"); at most <see cref="EchoOptions.MaxPendingBytes"/> is kept.</para>
 /// <para>On Linux a connection whose reads are large echoes through the loop's pipe with splice(2)
 /// instead (<see cref="LoopPipes"/>): socket → pipe → the same socket, the bytes never in user space.
 /// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
