@@ -33,7 +33,7 @@ public sealed class SyscallException : IOException
     }
 
     /// <summary>Throws for <paramref name="call"/> unless <paramref name="errno"/> is <see cref="Errno.None"/>.</summary>
-    public static void ThrowIfError(string call, Errno errno)
+    internal static void ThrowIfError(string call, Errno errno)
     {
         if (errno.Value != 0)
         {
