@@ -94,18 +94,9 @@ public sealed class UdpSocket : IDisposable
     /// <exception cref="SyscallException">socket or bind failed; <see cref="SyscallException.Errno"/> says why.</exception>
     public static UdpSocket Bind(IPEndPoint endPoint)
     {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        var c = OsConstants.Current;
-        var family = SockAddr.FamilyOf(endPoint);
-        var fd = Libc.Socket(family, c.SOCK_DGRAM, out var errno);
-        if (fd < 0)
-        {
-            throw new SyscallException("socket", errno);
-        }
-
+        var fd = IpSocket.Open(endPoint, OsConstants.Current.SOCK_DGRAM, out var addr, out var length);
         try
         {
-            var length = SockAddr.Encode(endPoint, out var addr);
             SyscallException.ThrowIfError("bind", Libc.Bind(fd, addr, length));
             SyscallException.ThrowIfError("getsockname", Libc.GetSockName(fd, out var bound));
             return new UdpSocket(fd, bound.Decode() ?? endPoint);
@@ -164,12 +155,5 @@ public sealed class UdpSocket : IDisposable
     }
 
     /// <summary>Closes the socket. Deregister it from its poller first.</summary>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-        {
-            _ = Libc.Close(fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }
