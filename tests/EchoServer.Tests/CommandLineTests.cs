@@ -28,7 +28,6 @@ public sealed class CommandLineTests
     [InlineData("--max-connections", "10", "--bind", "127.0.0.1:0", "--max-connections")]
     [InlineData("--log-level", "Debug", "--reactors")]
     [InlineData("--stats-interval", "1s", "--udp", "--stats-interval")]
-    [InlineData("bench", "--conns", "1", "--conns")]
     public async Task An_option_given_without_its_value_exits_2_wherever_it_stands(params string[] args)
     {
         await using var server = await ServerProcess.RunToExitAsync(args);
