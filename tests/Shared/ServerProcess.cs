@@ -33,6 +33,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>The apphost built next to the tests by the ProjectReference.</summary>
     public static string ServerPath => Path.Combine(AppContext.BaseDirectory, "echoserver");
 
+    /// <summary>As a value in an environment passed to a start method: remove this variable from the child's environment.</summary>
+    public const string Unset = "\0unset";
+
     /// <summary>echobench's apphost, next to the tests that reference it.</summary>
     public static string BenchPath => Path.Combine(AppContext.BaseDirectory, "echobench");
 
@@ -210,7 +213,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            info.Environment[name] = value;
+            if (value == Unset)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         var process = new Process { StartInfo = info };
