@@ -161,16 +161,10 @@ internal static class Entry
 
         if (!PollerFactory.IsSupported(poller))
         {
-            try
-            {
-                PollerFactory.Create(poller).Dispose();
-            }
-            catch (PlatformNotSupportedException e)
-            {
-                // The factory words it for people: "kqueue is not available on Linux (available: epoll)".
-                Console.Error.WriteLine($"{Name}: --poller {poller.ToString().ToLowerInvariant()}: {e.Message}");
-                return ExitCodes.Usage;
-            }
+            // Worded for people: "--poller kqueue: kqueue is not available on Linux (available: epoll)".
+            var available = string.Join(", ", ((PollerKind[])[PollerKind.Epoll, PollerKind.Kqueue]).Where(PollerFactory.IsSupported).Select(PollerName));
+            Console.Error.WriteLine($"{Name}: --poller {PollerName(poller)}: {PollerName(poller)} is not available on {OsName} (available: {(available.Length > 0 ? available : "none")})");
+            return ExitCodes.Usage;
         }
 
         // Socket activation: read (and unset) LISTEN_*, and check every descriptor before any is used.
@@ -185,7 +179,7 @@ internal static class Entry
             binds.Add(ListenAddress.Default);
         }
 
-        if (udp && binds.All(b => b.UnixPath is not null))
+        if (udp && binds.All(b => b is ListenAddress.Unix))
         {
             Console.Error.WriteLine(binds.Count > 0
                 ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
@@ -260,6 +254,11 @@ internal static class Entry
             return false;
         }
     }
+
+    private static string PollerName(PollerKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static string OsName =>
+        OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsFreeBSD() ? "FreeBSD" : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {
