@@ -243,8 +243,9 @@ public sealed class PackedFeed : IAsyncLifetime
             var sources = System.IO.Path.Combine(Scratch, "sources");
             CopySources(RepositoryRoot, sources);
 
-            // The machine's package cache serves the build's own dependencies (already restored by this test run).
-            await DotnetAsync(PackTimeout, "pack", sources, "-c", "Release", "-o", Folder, "--disable-build-servers");
+            // The machine's package cache serves the build's own dependencies (already restored by this test run); one MSBuild
+            // node, to leave the other core to the test project running beside this one.
+            await DotnetAsync(PackTimeout, "pack", sources, "-c", "Release", "-o", Folder, "--disable-build-servers", "-maxCpuCount:1");
         }
         catch (Exception e)
         {
