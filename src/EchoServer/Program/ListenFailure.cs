@@ -1,3 +1,4 @@
+using EchoServer.Reactor;
 using EchoServer.Reactor.Interop;
 
 namespace EchoServer.Program;
