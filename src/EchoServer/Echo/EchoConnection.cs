@@ -109,18 +109,11 @@ internal sealed class EchoConnection : IReadinessHandler
         }
     }
 
-    /// <summary>During a drain: closes the connection if it owes nothing and has been quiet for the drain's quiet period.</summary>
-    /// <returns>True if it was closed.</returns>
-    public bool CloseIfQuiet(EventLoop eventLoop, Token token)
-    {
-        if (_owed is null && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
-        {
-            Close(eventLoop, token, CloseReason.Shutdown);
-            return true;
-        }
+    /// <summary>True when every byte read has been echoed (the drain closes only such connections).</summary>
+    public bool OwesNothing => _owed is null;
 
-        return false;
-    }
+    /// <summary>The loop time (<see cref="EventLoop.NowMs"/>) of the last read or write.</summary>
+    public long LastActivityMs => _lastActivityMs;
 
     /// <returns>False if the connection was closed.</returns>
     /// <param name="eventLoop">The loop.</param>
@@ -450,10 +443,6 @@ internal sealed class EchoConnection : IReadinessHandler
         }
 
         Dispose();
-        if (_context.Draining && _context.Counters.Active == 0)
-        {
-            eventLoop.Stop();
-        }
     }
 
     public void Dispose()
