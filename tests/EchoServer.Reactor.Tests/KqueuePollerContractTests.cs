@@ -18,7 +18,7 @@ public sealed class KqueuePollerContractTests : PollerContractTests
         LibkqueueBuild.RequireKqueue();
     }
 
-    protected override IPoller CreatePoller() => new KqueuePoller();
+    protected override IPoller CreatePoller() => PollerFactory.Create(PollerKind.Kqueue);
 
     // A kernel kqueue reports EV_EOF on the write filter after our own shutdown(SHUT_WR) (mio's
     // tcp_shutdown_client_write_close_event, which it runs on the BSDs and ignores on Linux); libkqueue,

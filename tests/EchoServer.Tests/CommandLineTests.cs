@@ -11,6 +11,8 @@ public sealed class CommandLineTests
     [InlineData("nonsense")]
     [InlineData("::1:9000")]
     [InlineData("999.1.1.1:80")]
+    [InlineData("unix:")]
+    [InlineData("unix:/tmp/a-unix-socket-path-longer-than-sun-path-holds-on-any-system-0123456789-0123456789-0123456789-0123456789.sock")]
     public async Task A_bad_bind_value_exits_2_with_one_line_naming_it(string value)
     {
         await using var server = await ServerProcess.RunToExitAsync("--bind", value);
@@ -28,7 +30,6 @@ public sealed class CommandLineTests
     [InlineData("--max-connections", "10", "--bind", "127.0.0.1:0", "--max-connections")]
     [InlineData("--log-level", "Debug", "--reactors")]
     [InlineData("--stats-interval", "1s", "--udp", "--stats-interval")]
-    [InlineData("bench", "--conns", "1", "--conns")]
     public async Task An_option_given_without_its_value_exits_2_wherever_it_stands(params string[] args)
     {
         await using var server = await ServerProcess.RunToExitAsync(args);
@@ -143,6 +144,18 @@ public sealed class CommandLineTests
         await using var server = await ServerProcess.StartAsync("--zero-copy", "off");
 
         await Client.AssertEchoesAsync(server, "no splice here\n");
+    }
+
+    [Fact]
+    public async Task A_bad_unix_path_is_refused_before_any_socket_is_opened()
+    {
+        // Parsed once, on the command line: the valid TCP address before it is never bound (no 'listening on').
+        var tooLong = "unix:/tmp/" + new string('s', 120);
+        await using var server = await ServerProcess.RunToExitAsync("--bind", "127.0.0.1:0", "--bind", tooLong);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Should().ContainSingle(server.Output).Which.Should().Contain("at most").And.Contain("bytes");
+        server.ListeningAddresses.Should().BeEmpty();
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class ConnectionMemoryTests
 
     private static double BytesPerConnection(EchoOptions options, string? peer)
     {
-        using var loop = new EventLoop(new EpollPoller());
+        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
         using var context = new EchoContext(options, NullLogger.Instance, new ConnectionGate(0));
         var connections = new EchoConnection[Connections];
 

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using EchoServer.Echo;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using FluentAssertions;
@@ -24,7 +23,7 @@ public sealed class EchoListenerBackoffTests
         const int failures = 4; // retries after 10, 20, 40 and 80 ms
         using var real = Reactor.Net.TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var failing = new FailingListener(real, failures);
-        using var loop = new EventLoop(new EpollPoller());
+        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
         var service = new EchoService(loop, new EchoContext(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0)));
         service.AddListener(failing);
         var thread = new Thread(loop.Run) { IsBackground = true, Name = "backoff-test-loop" };

@@ -54,17 +54,6 @@ public sealed class ServerOperationsTests
     }
 
     [Fact]
-    public async Task Bench_help_exits_0_and_lists_its_options()
-    {
-        await using var bench = await ServerProcess.RunToExitAsync("bench", "--help");
-
-        bench.ExitCode.Should().Be(0, bench.Output);
-        var help = string.Join('\n', bench.StdoutLines);
-        help.Should().Contain("--target").And.Contain("--mode").And.Contain("--conns").And.Contain("--duration");
-        bench.StderrLines.Should().BeEmpty();
-    }
-
-    [Fact]
     public async Task Poller_kqueue_on_Linux_is_a_usage_error_with_one_line()
     {
         await using var server = await ServerProcess.RunToExitAsync("--bind", "127.0.0.1:0", "--poller", "kqueue");

@@ -15,7 +15,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
 {
     private const int TimeoutMs = 5000;
 
-    private readonly EventLoop _loop = new(new EpollPoller());
+    private readonly EventLoop _loop = new(PollerFactory.Create(PollerKind.Auto));
     private readonly EchoContext _context = new(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0));
     private readonly List<Socket> _clients = [];
     private UdpEchoHandler? _handler;

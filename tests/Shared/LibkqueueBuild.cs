@@ -41,14 +41,14 @@ internal static class LibkqueueBuild
     }
 
     /// <summary>
-    /// Makes <see cref="KqueuePoller"/> usable in this process: on Linux loads the libkqueue build (or skips
+    /// Makes <see cref="PollerKind.Kqueue"/> usable in this process: on Linux loads the libkqueue build (or skips
     /// the calling test with the reason); on macOS and FreeBSD the kernel has kqueue and nothing is needed.
     /// </summary>
     public static void RequireKqueue()
     {
         if (IsNeeded)
         {
-            KqueuePoller.UseLibkqueue(RequirePath());
+            PollerFactory.UseLibkqueue(RequirePath());
         }
     }
 

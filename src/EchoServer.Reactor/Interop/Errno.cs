@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using EchoServer.Reactor.Interop;
 
-namespace EchoServer.Reactor.Interop;
+namespace EchoServer.Reactor;
 
 /// <summary>
 /// An errno value as the running OS numbers it. The numbers differ per OS (EAGAIN is 11 on Linux and

@@ -30,24 +30,16 @@ internal static unsafe partial class Libc
         {
             // An empty span pins as null; pass a valid pointer with length 0 instead.
             var data = buffer.IsEmpty ? &empty : p;
-            while (true)
+            int result;
+            uint length;
+            do
             {
-                var length = (uint)sizeof(SockAddr);
-                var n = recvfrom(fd, data, (nuint)buffer.Length, 0, a, &length);
-                if (n >= 0)
-                {
-                    errno = default;
-                    sourceLength = Math.Min(length, (uint)sizeof(SockAddr));
-                    return (int)n;
-                }
-
-                errno = Errno.Last;
-                if (!errno.IsInterrupted)
-                {
-                    sourceLength = 0;
-                    return -1;
-                }
+                length = (uint)sizeof(SockAddr);
             }
+            while (!Completed(recvfrom(fd, data, (nuint)buffer.Length, 0, a, &length), out result, out errno));
+
+            sourceLength = result < 0 ? 0 : Math.Min(length, (uint)sizeof(SockAddr));
+            return result;
         }
     }
 
@@ -89,36 +81,12 @@ internal static unsafe partial class Libc
 }
 
 /// <summary>
-/// Allocation-free reads of a <see cref="SockAddr"/> the kernel filled in: family, port, and equality
+/// Allocation-free reads of a <see cref="SockAddr"/> the kernel filled in (family and port are its own): equality
 /// and hashing over the bytes that identify an address (family, port, IP and, for IPv6, the scope id;
 /// never the padding or the IPv6 flow label).
 /// </summary>
 internal static class SockAddrOps
 {
-    private static bool IsBsd => OsConstants.Current.Os != OsFamily.Linux;
-
-    /// <summary>The address family as the OS numbers it (AF_INET, AF_INET6, …).</summary>
-    public static int Family(in SockAddr addr)
-    {
-        var field = addr.V4.FamilyField;
-
-        // BSD: sin_len then an 8-bit family in the same two bytes (see SockAddr.Family).
-        if (!IsBsd)
-        {
-            return field;
-        }
-
-        return BitConverter.IsLittleEndian ? field >> 8 : field & 0xff;
-    }
-
-    public static bool IsV4(in SockAddr addr) => Family(addr) == OsConstants.Current.AF_INET;
-
-    public static bool IsV6(in SockAddr addr) => Family(addr) == OsConstants.Current.AF_INET6;
-
-    /// <summary>The port in host byte order (sin_port and sin6_port share an offset).</summary>
-    public static int Port(in SockAddr addr) =>
-        BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(addr.V4.PortBigEndian) : addr.V4.PortBigEndian;
-
     /// <summary>A copy with the port set to 0: the key of "the same host".</summary>
     public static SockAddr WithoutPort(in SockAddr addr)
     {
@@ -129,8 +97,8 @@ internal static class SockAddrOps
 
     public static bool Equal(in SockAddr a, in SockAddr b)
     {
-        var fa = Family(a);
-        if (fa != Family(b) || a.V4.PortBigEndian != b.V4.PortBigEndian)
+        var fa = a.Family;
+        if (fa != b.Family || a.V4.PortBigEndian != b.V4.PortBigEndian)
         {
             return false;
         }
@@ -151,7 +119,7 @@ internal static class SockAddrOps
 
     public static int Hash(in SockAddr addr)
     {
-        var family = Family(addr);
+        var family = addr.Family;
         if (family == OsConstants.Current.AF_INET)
         {
             return HashCode.Combine(family, addr.V4.PortBigEndian, addr.V4.Address);

@@ -14,11 +14,8 @@ namespace EchoServer.Reactor.Interop;
 ///     void     *udata;   /* opaque user data identifier */          offset 24
 /// };
 /// </code>
-/// rust libc <c>src/unix/bsd/apple/mod.rs</c> declares it <c>repr(packed(4))</c>; on 64-bit that
-/// changes nothing (every field is already aligned), hence <c>Pack = 4</c> here only for fidelity.
-/// FreeBSD 11 used this same layout (<c>freebsd11/mod.rs</c>); FreeBSD 12+ does not, see
-/// <see cref="KEventFreeBsd"/>. We use <c>kevent()</c>, not macOS <c>kevent64()</c> (<c>kevent64_s</c>, 48 bytes).
-/// libkqueue on 64-bit Linux declares the same struct (its <c>include/sys/event.h</c>).
+/// libkqueue on 64-bit Linux declares the same struct. Provenance and the other layouts: docs/design.md,
+/// "kqueue: changes applied at once, not batched".
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal struct KEventDarwin : IKEvent<KEventDarwin>
@@ -40,13 +37,13 @@ internal struct KEventDarwin : IKEvent<KEventDarwin>
 
     readonly ulong IKEvent.UData => (ulong)UData;
 
-    public static KEventDarwin Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token) => new()
+    public static KEventDarwin Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata) => new()
     {
         Ident = ident,
         Filter = filter,
         Flags = flags,
         FFlags = fflags,
-        UData = (nint)token.Value,
+        UData = (nint)udata,
     };
 }
 
@@ -63,11 +60,8 @@ internal struct KEventDarwin : IKEvent<KEventDarwin>
 ///     __uint64_t  ext[4];  /* extensions */                         offset 32
 /// };
 /// </code>
-/// (rust libc <c>src/unix/bsd/freebsdlike/freebsd/freebsd12/mod.rs</c>, same in freebsd13/14.) The plain
-/// <c>kevent</c> symbol (version <c>FBSD_1.5</c>) takes this layout; the 32-byte FreeBSD 11 layout
-/// survives only as <c>kevent@FBSD_1.0</c>, which rust libc links to on purpose
-/// (<c>freebsdlike/mod.rs</c> <c>link_name</c>) and which we never call. mio 0.8.3: "Future proofed
-/// the kevent ABI for FreeBSD".
+/// The plain <c>kevent</c> symbol (<c>FBSD_1.5</c>) takes this layout (docs/design.md, "kqueue: changes
+/// applied at once, not batched").
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct KEventFreeBsd : IKEvent<KEventFreeBsd>
@@ -90,13 +84,13 @@ internal unsafe struct KEventFreeBsd : IKEvent<KEventFreeBsd>
 
     readonly ulong IKEvent.UData => (ulong)UData;
 
-    public static KEventFreeBsd Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token) => new()
+    public static KEventFreeBsd Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata) => new()
     {
         Ident = ident,
         Filter = filter,
         Flags = flags,
         FFlags = fflags,
-        UData = (nint)token.Value,
+        UData = (nint)udata,
     };
 }
 
@@ -122,8 +116,8 @@ internal interface IKEvent
 internal interface IKEvent<TSelf> : IKEvent
     where TSelf : unmanaged, IKEvent<TSelf>
 {
-    /// <summary>A change list entry; <paramref name="token"/> goes to <c>udata</c>.</summary>
-    static abstract TSelf Create(nuint ident, short filter, ushort flags, uint fflags, Pollers.Token token);
+    /// <summary>A change list entry; <paramref name="udata"/> is the opaque value the kernel hands back with its events.</summary>
+    static abstract TSelf Create(nuint ident, short filter, ushort flags, uint fflags, ulong udata);
 }
 
 /// <summary>

@@ -21,8 +21,11 @@ internal static unsafe partial class Libc
     private static readonly int s_sendFlags = OsConstants.Current.MSG_NOSIGNAL;
 
     /// <summary>
-    /// The one EINTR rule for calls that return a count or -1: true with the count (or -1 and errno) when the
-    /// call is over; false when a signal interrupted it before it did anything, so the caller calls again.
+    /// The one EINTR rule, for every call that returns a count, an fd or 0 on success and -1 on failure
+    /// (read, write, send, recvfrom, sendto, splice, accept, unlink, lstat): true with the result (or -1 and
+    /// errno) when the call is over; false when a signal interrupted it before it did anything, so the caller
+    /// calls again (<c>while (!Completed(call(…), out result, out errno)) { }</c>). Never for close(2), connect(2)
+    /// or a wait: see their wrappers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Completed(nint n, out int result, out Errno errno)

@@ -69,31 +69,25 @@ internal static unsafe partial class Libc
     /// <returns>The new non-blocking, close-on-exec fd, or -1 with <paramref name="errno"/> set.</returns>
     internal static int Accept(int listenFd, out SockAddr peer, out Errno errno)
     {
-        var c = OsConstants.Current;
+        var flags = OsConstants.Current.SOCK_NONBLOCK | OsConstants.Current.SOCK_CLOEXEC;
         peer = default;
-        while (true)
+        int fd;
+        fixed (SockAddr* p = &peer)
         {
-            var length = (uint)sizeof(SockAddr);
-            int fd;
-            fixed (SockAddr* p = &peer)
+            uint length;
+            do
             {
-                fd = s_hasAccept4
-                    ? accept4(listenFd, p, &length, c.SOCK_NONBLOCK | c.SOCK_CLOEXEC)
-                    : accept(listenFd, p, &length);
+                length = (uint)sizeof(SockAddr);
             }
-
-            if (fd >= 0)
-            {
-                errno = s_hasAccept4 ? default : FinishNewFd(fd);
-                return errno.Value == 0 ? fd : -1;
-            }
-
-            errno = Errno.Last;
-            if (!errno.IsInterrupted)
-            {
-                return -1;
-            }
+            while (!Completed(s_hasAccept4 ? accept4(listenFd, p, &length, flags) : accept(listenFd, p, &length), out fd, out errno));
         }
+
+        if (fd >= 0 && !s_hasAccept4)
+        {
+            errno = FinishNewFd(fd);
+        }
+
+        return errno.Value == 0 ? fd : -1;
     }
 
     // Where socket()/accept() cannot set the flags atomically (macOS), set them now, and ask for

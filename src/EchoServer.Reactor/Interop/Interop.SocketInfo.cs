@@ -81,9 +81,9 @@ internal static unsafe partial class Libc
             return errno;
         }
 
-        // Every sockaddr starts with its family; read the bytes as the IP form, which SockAddrOps decodes per OS.
+        // Every sockaddr starts with its family; read the bytes as the IP form, which SockAddr decodes per OS.
         var ip = *(SockAddr*)&raw;
-        family = SockAddrOps.Family(ip);
+        family = ip.Family;
         if (family == UnixSocketConstants.AF_UNIX)
         {
             unixPath = SockAddrUn.DecodePath(raw, length);

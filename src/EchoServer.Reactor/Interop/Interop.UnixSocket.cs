@@ -39,9 +39,7 @@ internal unsafe struct SockAddrUn
         }
 
         var total = (uint)(PathOffset + length + 1);
-        addr.FamilyField = c.Os == OsFamily.Linux
-            ? (ushort)UnixSocketConstants.AF_UNIX
-            : (ushort)(total | (UnixSocketConstants.AF_UNIX << 8)); // sun_len, then the 8-bit family
+        addr.FamilyField = SockAddr.FamilyField(c, UnixSocketConstants.AF_UNIX, total);
         return total;
     }
 
@@ -193,19 +191,12 @@ internal static unsafe partial class Libc
     /// <summary>unlink(2), retried on EINTR.</summary>
     internal static Errno Unlink(string path)
     {
-        while (true)
+        Errno errno;
+        while (!Completed(unlink(path), out _, out errno))
         {
-            if (unlink(path) == 0)
-            {
-                return default;
-            }
-
-            var errno = Errno.Last;
-            if (!errno.IsInterrupted)
-            {
-                return errno;
-            }
         }
+
+        return errno;
     }
 
     internal static Errno Bind(int fd, in SockAddrUn addr, uint length)
@@ -241,21 +232,13 @@ internal static unsafe partial class Libc
         var c = OsConstants.Current;
         var buffer = stackalloc byte[StatBufferSize];
         new Span<byte>(buffer, StatBufferSize).Clear();
-        int rc;
-        while (true)
+        Errno errno;
+        while (!Completed(CallLStat(path, buffer), out _, out errno))
         {
-            rc = CallLStat(path, buffer);
-            if (rc == 0)
-            {
-                break;
-            }
+        }
 
-            var errno = Errno.Last;
-            if (errno.IsInterrupted)
-            {
-                continue;
-            }
-
+        if (errno.Value != 0)
+        {
             status = default;
             return errno.Value == c.ENOENT ? default : errno;
         }

@@ -1,7 +1,7 @@
 namespace EchoServer.Reactor.Interop;
 
 /// <summary>The operating systems whose C ABI this library knows.</summary>
-public enum OsFamily
+internal enum OsFamily
 {
     /// <summary>Linux (glibc or musl), x86-64 or arm64.</summary>
     Linux,

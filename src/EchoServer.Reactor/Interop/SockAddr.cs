@@ -70,7 +70,7 @@ internal unsafe struct SockAddr
 
         if (endPoint.AddressFamily == AddressFamily.InterNetwork)
         {
-            addr.V4.FamilyField = Family(c, c.AF_INET, SizeV4);
+            addr.V4.FamilyField = FamilyField(c, c.AF_INET, SizeV4);
             addr.V4.PortBigEndian = port;
             Span<byte> bytes = stackalloc byte[4];
             endPoint.Address.TryWriteBytes(bytes, out _);
@@ -78,7 +78,7 @@ internal unsafe struct SockAddr
             return SizeV4;
         }
 
-        addr.V6.FamilyField = Family(c, c.AF_INET6, SizeV6);
+        addr.V6.FamilyField = FamilyField(c, c.AF_INET6, SizeV6);
         addr.V6.PortBigEndian = port;
         fixed (byte* a = addr.V6.Address)
         {
@@ -92,22 +92,22 @@ internal unsafe struct SockAddr
     /// <summary>Decodes what the kernel wrote; null for a family this library does not speak.</summary>
     public readonly IPEndPoint? Decode() => Decode(OsConstants.Current);
 
+    /// <summary>The address family as the running OS numbers it (AF_INET, AF_INET6, AF_UNIX, …).</summary>
+    public readonly int Family => FamilyIn(OsConstants.Current);
+
+    /// <summary>The port in host byte order (sin_port and sin6_port share an offset).</summary>
+    public readonly int Port =>
+        BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(V4.PortBigEndian) : V4.PortBigEndian;
+
+    /// <summary>The family as the OS of <paramref name="c"/> lays out the first two bytes (see <see cref="FamilyField"/>).</summary>
+    internal readonly int FamilyIn(OsConstants c) =>
+        !IsBsd(c) ? V4.FamilyField : BitConverter.IsLittleEndian ? V4.FamilyField >> 8 : V4.FamilyField & 0xff;
+
     /// <summary>Decodes as the OS of <paramref name="c"/> lays it out.</summary>
     internal readonly IPEndPoint? Decode(OsConstants c)
     {
-        var isBsd = IsBsd(c);
-        var family = isBsd ? V4.FamilyField >> 8 : V4.FamilyField;
-        if (!BitConverter.IsLittleEndian && isBsd)
-        {
-            family = V4.FamilyField & 0xff;
-        }
-
-        var port = BinaryPrimitives.ReverseEndianness(V4.PortBigEndian);
-        if (!BitConverter.IsLittleEndian)
-        {
-            port = V4.PortBigEndian;
-        }
-
+        var family = FamilyIn(c);
+        var port = Port;
         if (family == c.AF_INET)
         {
             Span<byte> bytes = stackalloc byte[4];
@@ -127,9 +127,11 @@ internal unsafe struct SockAddr
 
     private static bool IsBsd(OsConstants c) => c.Os != OsFamily.Linux;
 
-    // Linux: a 16-bit sa_family_t. BSD: sin_len then an 8-bit sa_family_t, read here as one
-    // little-endian ushort. mio sets sin_len to 0 and relies on the length argument; we fill it in
-    // because it costs nothing and some BSD code paths (routing sockets) do read it.
-    private static ushort Family(OsConstants c, int family, uint length) =>
+    /// <summary>
+    /// The first two bytes of any sockaddr (IP or unix) as one ushort: Linux, a 16-bit sa_family_t; BSD,
+    /// sin_len then an 8-bit sa_family_t (read as one little-endian ushort). mio sets sin_len to 0 and relies
+    /// on the length argument; we fill it in because it costs nothing and some BSD code paths do read it.
+    /// </summary>
+    internal static ushort FamilyField(OsConstants c, int family, uint length) =>
         IsBsd(c) ? (ushort)(length | ((uint)family << 8)) : (ushort)family;
 }

@@ -1,4 +1,4 @@
-namespace EchoServer.Reactor.Interop;
+namespace EchoServer.Reactor;
 
 /// <summary>A system call failed in a way the caller cannot handle locally.</summary>
 public sealed class SyscallException : IOException
@@ -33,7 +33,7 @@ public sealed class SyscallException : IOException
     }
 
     /// <summary>Throws for <paramref name="call"/> unless <paramref name="errno"/> is <see cref="Errno.None"/>.</summary>
-    public static void ThrowIfError(string call, Errno errno)
+    internal static void ThrowIfError(string call, Errno errno)
     {
         if (errno.Value != 0)
         {

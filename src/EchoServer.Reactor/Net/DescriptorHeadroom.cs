@@ -7,21 +7,12 @@ namespace EchoServer.Reactor.Net;
 /// <see cref="IsInHeadroom"/> about each accepted fd and pauses accepting once one lands there.
 /// </summary>
 /// <remarks>
-/// <para>A server that accepts until accept(2) fails with EMFILE leaves the process with no descriptor
-/// at all, and the .NET runtime needs some at moments nobody chooses: every thread it creates opens
-/// files under /proc and /sys and a pipe, and it creates threads on demand (the tiered JIT's worker,
-/// re-created after idling; the thread that runs a signal handler). Out of descriptors it aborts
-/// (PAL_SEHException), so SIGTERM or a method getting hot kills a server that is merely full.</para>
-/// <para>libuv's answer (a reserve of placeholder fds, released on EMFILE and taken back before the next
-/// accept, joyent/libuv#690) still leaves the table full between taking the reserve back and accept's
-/// next EMFILE, and managed code runs in that window. Instead, the acceptor stops before the table is
-/// full. POSIX hands out the lowest free descriptor (open(2), accept(2)), so an accepted fd numbered at
-/// or above <see cref="Ceiling"/> means every descriptor below it is taken and at most
-/// <see cref="Headroom"/> remain: the check costs one comparison per accept. While paused,
-/// <see cref="HasRoom"/> probes the lowest free descriptor to learn when connections have gone.</para>
-/// <para>This only keeps the acceptor from filling the table. Descriptors opened elsewhere, or a soft
-/// limit of RLIM_INFINITY (then there is no ceiling), can still lead to EMFILE, which acceptors must
-/// keep handling by backing off.</para>
+/// <para>The .NET runtime aborts when it cannot get a descriptor for a thread it starts, so an acceptor must
+/// stop before the table is full (docs/design.md, "Descriptor headroom"). Descriptors are handed out lowest
+/// first, so an accepted fd at or above <see cref="Ceiling"/> means at most <see cref="Headroom"/> remain;
+/// while paused, <see cref="HasRoom"/> probes the lowest free descriptor.</para>
+/// <para>Descriptors opened elsewhere, or a soft limit of RLIM_INFINITY (no ceiling), can still lead to
+/// EMFILE, which acceptors must keep handling by backing off.</para>
 /// </remarks>
 public sealed class DescriptorHeadroom
 {

@@ -5,9 +5,7 @@ namespace EchoServer.Reactor.Net;
 /// <summary>The process's limit on open descriptors (RLIMIT_NOFILE), which caps how many sockets it can hold.</summary>
 public static class OpenFileLimit
 {
-    // OPEN_MAX in macOS <sys/syslimits.h>. setrlimit(RLIMIT_NOFILE) there refuses a soft limit above
-    // kern.maxfilesperproc (usually larger than OPEN_MAX), so when the hard limit is RLIM_INFINITY,
-    // OPEN_MAX is the value known to be accepted (setrlimit(2) on macOS, COMPATIBILITY).
+    // OPEN_MAX in macOS <sys/syslimits.h>: the soft limit macOS accepts where the hard one is RLIM_INFINITY.
     private const int MacOSOpenMax = 10240;
 
     /// <summary>The soft limit now: one more than the highest descriptor number the process may use (int.MaxValue if unlimited).</summary>
@@ -18,14 +16,9 @@ public static class OpenFileLimit
     /// Raises the soft limit to the hard limit, as a server that holds one descriptor per client should.
     /// </summary>
     /// <remarks>
-    /// systemd and most login sessions start processes with a soft limit of 1024 and a far higher hard
-    /// limit: 1024 keeps old select(2) users safe, and programs that need more are expected to raise it
-    /// themselves (Go's runtime does so at start-up since Go 1.19; so does the referee's C server). Raising
-    /// the soft limit needs no privilege. CoreCLR already does it while starting (its PAL's
-    /// INIT_IncreaseDescriptorLimit); a NativeAOT binary does not (dotnet/runtime#82719), so there this
-    /// call is what lifts the limit. On macOS a hard limit of RLIM_INFINITY is refused as a soft limit,
-    /// and OPEN_MAX is used instead, as CoreCLR does (dotnet/coreclr#14054). Child processes would
-    /// inherit the raised limit; this library starts none.
+    /// Needs no privilege. The usual soft limit is 1024; CoreCLR raises it while starting, a native AOT binary
+    /// only through this call. On macOS, where RLIM_INFINITY is refused, OPEN_MAX (10240) is used.
+    /// docs/design.md, "The open-file limit".
     /// </remarks>
     /// <param name="before">The soft limit found.</param>
     /// <param name="after">The soft limit now (equal to <paramref name="before"/> if nothing changed).</param>

@@ -165,17 +165,8 @@ public sealed class SplicePipe : IDisposable
     /// <summary>Closes both ends; bytes still in the pipe are lost.</summary>
     public void Dispose()
     {
-        var r = Interlocked.Exchange(ref _readFd, -1);
-        var w = Interlocked.Exchange(ref _writeFd, -1);
-        if (r >= 0)
-        {
-            _ = Libc.Close(r);
-        }
-
-        if (w >= 0)
-        {
-            _ = Libc.Close(w);
-        }
+        Libc.CloseOnce(ref _readFd);
+        Libc.CloseOnce(ref _writeFd);
 
         Count = 0;
     }

@@ -31,15 +31,8 @@ public sealed class TcpListener : IStreamListener
     /// <exception cref="SyscallException">socket, setsockopt, bind or listen failed; <see cref="SyscallException.Errno"/> says why.</exception>
     public static TcpListener Bind(IPEndPoint endPoint, int backlog = -1, bool reusePort = false)
     {
-        ArgumentNullException.ThrowIfNull(endPoint);
         var c = OsConstants.Current;
-        var family = SockAddr.FamilyOf(endPoint);
-        var fd = Libc.Socket(family, c.SOCK_STREAM, out var errno);
-        if (fd < 0)
-        {
-            throw new SyscallException("socket", errno);
-        }
-
+        var fd = IpSocket.Open(endPoint, c.SOCK_STREAM, out var addr, out var length);
         try
         {
             SyscallException.ThrowIfError("setsockopt(SO_REUSEADDR)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1));
@@ -48,7 +41,6 @@ public sealed class TcpListener : IStreamListener
                 SyscallException.ThrowIfError("setsockopt(SO_REUSEPORT)", Libc.SetSocketOption(fd, c.SOL_SOCKET, c.SO_REUSEPORT, 1));
             }
 
-            var length = SockAddr.Encode(endPoint, out var addr);
             SyscallException.ThrowIfError("bind", Libc.Bind(fd, addr, length));
             SyscallException.ThrowIfError("listen", Libc.Listen(fd, backlog < 0 ? c.SOMAXCONN : backlog));
             SyscallException.ThrowIfError("getsockname", Libc.GetSockName(fd, out var bound));
@@ -81,12 +73,5 @@ public sealed class TcpListener : IStreamListener
     public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
 
     /// <summary>Closes the listening socket.</summary>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-        {
-            _ = Libc.Close(fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }

@@ -29,17 +29,8 @@ public sealed class TcpSocket : IDisposable
     /// <exception cref="SyscallException">The connect failed at once (not EINPROGRESS).</exception>
     public static TcpSocket Connect(IPEndPoint endPoint)
     {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        var c = OsConstants.Current;
-        var family = SockAddr.FamilyOf(endPoint);
-        var fd = Libc.Socket(family, c.SOCK_STREAM, out var errno);
-        if (fd < 0)
-        {
-            throw new SyscallException("socket", errno);
-        }
-
-        var length = SockAddr.Encode(endPoint, out var addr);
-        errno = Libc.Connect(fd, addr, length);
+        var fd = IpSocket.Open(endPoint, OsConstants.Current.SOCK_STREAM, out var addr, out var length);
+        var errno = Libc.Connect(fd, addr, length);
         if (errno.Value != 0 && !errno.IsInProgress && !errno.IsInterrupted)
         {
             _ = Libc.Close(fd);
@@ -101,12 +92,5 @@ public sealed class TcpSocket : IDisposable
     public IPEndPoint? LocalEndPoint => Libc.GetSockName(_fd, out var addr).Value == 0 ? addr.Decode() : null;
 
     /// <summary>Closes the socket. Deregister it from its poller first.</summary>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-        {
-            _ = Libc.Close(fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }

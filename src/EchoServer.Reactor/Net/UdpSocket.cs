@@ -24,13 +24,13 @@ public readonly struct DatagramAddress : IEquatable<DatagramAddress>
     public bool HasValue => _length != 0;
 
     /// <summary>The port, in host byte order.</summary>
-    public int Port => SockAddrOps.Port(_addr);
+    public int Port => _addr.Port;
 
     /// <summary>True for an IPv4 address (AF_INET).</summary>
-    public bool IsIPv4 => SockAddrOps.IsV4(_addr);
+    public bool IsIPv4 => _addr.Family == OsConstants.Current.AF_INET;
 
     /// <summary>True for an IPv6 address (AF_INET6), including IPv4-mapped ones.</summary>
-    public bool IsIPv6 => SockAddrOps.IsV6(_addr);
+    public bool IsIPv6 => _addr.Family == OsConstants.Current.AF_INET6;
 
     internal SockAddr Raw => _addr;
 
@@ -94,18 +94,9 @@ public sealed class UdpSocket : IDisposable
     /// <exception cref="SyscallException">socket or bind failed; <see cref="SyscallException.Errno"/> says why.</exception>
     public static UdpSocket Bind(IPEndPoint endPoint)
     {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        var c = OsConstants.Current;
-        var family = SockAddr.FamilyOf(endPoint);
-        var fd = Libc.Socket(family, c.SOCK_DGRAM, out var errno);
-        if (fd < 0)
-        {
-            throw new SyscallException("socket", errno);
-        }
-
+        var fd = IpSocket.Open(endPoint, OsConstants.Current.SOCK_DGRAM, out var addr, out var length);
         try
         {
-            var length = SockAddr.Encode(endPoint, out var addr);
             SyscallException.ThrowIfError("bind", Libc.Bind(fd, addr, length));
             SyscallException.ThrowIfError("getsockname", Libc.GetSockName(fd, out var bound));
             return new UdpSocket(fd, bound.Decode() ?? endPoint);
@@ -164,12 +155,5 @@ public sealed class UdpSocket : IDisposable
     }
 
     /// <summary>Closes the socket. Deregister it from its poller first.</summary>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-        {
-            _ = Libc.Close(fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }

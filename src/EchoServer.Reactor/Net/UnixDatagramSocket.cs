@@ -41,12 +41,5 @@ public sealed class UnixDatagramSocket : IDisposable
     }
 
     /// <summary>Closes the socket.</summary>
-    public void Dispose()
-    {
-        var fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0)
-        {
-            _ = Libc.Close(fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }

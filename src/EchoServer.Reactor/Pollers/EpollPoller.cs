@@ -8,12 +8,9 @@ namespace EchoServer.Reactor.Pollers;
 /// The Linux backend: one epoll instance, every fd registered edge-triggered (EPOLLET) with
 /// EPOLLRDHUP so a peer's half-close is reported. See <see cref="IPoller"/> for the contract.
 /// </summary>
-public sealed unsafe class EpollPoller : IPoller
+internal sealed unsafe class EpollPoller : IPoller
 {
-    private readonly int _epfd = -1;
-    private void* _buffer;
-    private int _capacity;
-    private bool _disposed;
+    private readonly KernelQueue _queue;
 
     /// <summary>Creates an epoll instance (epoll_create1 with EPOLL_CLOEXEC).</summary>
     /// <exception cref="PlatformNotSupportedException">Not running on Linux.</exception>
@@ -25,11 +22,13 @@ public sealed unsafe class EpollPoller : IPoller
             throw new PlatformNotSupportedException("epoll exists only on Linux.");
         }
 
-        _epfd = Libc.EpollCreate(out var errno);
-        if (_epfd < 0)
+        var epfd = Libc.EpollCreate(out var errno);
+        if (epfd < 0)
         {
             throw new SyscallException("epoll_create1", errno);
         }
+
+        _queue = new KernelQueue(epfd, EventSize);
     }
 
     /// <inheritdoc/>
@@ -44,10 +43,10 @@ public sealed unsafe class EpollPoller : IPoller
     /// <inheritdoc/>
     public void Deregister(int fd)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
 
         // Kernels before 2.6.9 required a non-null event even for DEL; we pass one anyway.
-        var errno = Libc.EpollCtl(_epfd, EPOLL_CTL_DEL, fd, 0, 0);
+        var errno = Libc.EpollCtl(_queue.Fd, EPOLL_CTL_DEL, fd, 0, 0);
         if (errno.Value != 0)
         {
             throw new SyscallException("epoll_ctl(DEL)", errno);
@@ -57,27 +56,12 @@ public sealed unsafe class EpollPoller : IPoller
     /// <inheritdoc/>
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (events.Length == 0)
-        {
-            throw new ArgumentException("The event buffer must hold at least one event.", nameof(events));
-        }
-
-        EnsureCapacity(events.Length);
-        var n = Libc.EpollWait(_epfd, _buffer, events.Length, timeoutMs, out var errno);
-        if (n < 0)
-        {
-            if (errno.IsInterrupted)
-            {
-                return 0;
-            }
-
-            throw new SyscallException("epoll_wait", errno);
-        }
-
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
+        var buffer = _queue.BufferFor(events);
+        var n = KernelQueue.WaitResult(Libc.EpollWait(_queue.Fd, buffer, events.Length, timeoutMs, out var errno), errno, "epoll_wait");
         if (IsPacked)
         {
-            var native = (EpollEventPacked*)_buffer;
+            var native = (EpollEventPacked*)buffer;
             for (var i = 0; i < n; i++)
             {
                 events[i] = new PollEvent(new Token(native[i].Data), ToReadiness(native[i].Events));
@@ -85,7 +69,7 @@ public sealed unsafe class EpollPoller : IPoller
         }
         else
         {
-            var native = (EpollEventAligned*)_buffer;
+            var native = (EpollEventAligned*)buffer;
             for (var i = 0; i < n; i++)
             {
                 events[i] = new PollEvent(new Token(native[i].Data), ToReadiness(native[i].Events));
@@ -98,7 +82,7 @@ public sealed unsafe class EpollPoller : IPoller
     /// <inheritdoc/>
     public IWaker CreateWaker(Token token)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
         var waker = new EventFdWaker();
         try
         {
@@ -165,55 +149,19 @@ public sealed unsafe class EpollPoller : IPoller
     private void Control(int op, string call, int fd, Token token, Interest interest)
     {
         // After Dispose the epoll fd number may already belong to another file (even another poller).
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
         if ((interest & Interest.ReadWrite) == 0)
         {
             throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");
         }
 
-        var errno = Libc.EpollCtl(_epfd, op, fd, ToEpollEvents(interest), token.Value);
+        var errno = Libc.EpollCtl(_queue.Fd, op, fd, ToEpollEvents(interest), token.Value);
         if (errno.Value != 0)
         {
             throw new SyscallException(call, errno);
         }
     }
 
-    private void EnsureCapacity(int count)
-    {
-        if (count <= _capacity)
-        {
-            return;
-        }
-
-        // The kernel writes into this buffer, so it lives in native memory, never moved by the GC.
-        NativeMemory.Free(_buffer);
-        _buffer = NativeMemory.Alloc((nuint)count, (nuint)EventSize);
-        _capacity = count;
-    }
-
     /// <summary>Closes the epoll fd and frees the event buffer.</summary>
-    public void Dispose()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
-        _ = Libc.Close(_epfd);
-        NativeMemory.Free(_buffer);
-        _buffer = null;
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases native memory and the epoll fd if the owner forgot to dispose.</summary>
-    ~EpollPoller()
-    {
-        // _epfd is -1 when the constructor threw before epoll_create1: never close fd 0 by mistake.
-        if (!_disposed && _epfd >= 0)
-        {
-            _ = Libc.Close(_epfd);
-            NativeMemory.Free(_buffer);
-        }
-    }
+    public void Dispose() => _queue.Dispose();
 }

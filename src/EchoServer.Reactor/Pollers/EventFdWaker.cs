@@ -8,18 +8,19 @@ namespace EchoServer.Reactor.Pollers;
 /// </summary>
 internal sealed class EventFdWaker : IWaker
 {
-    private int _disposed;
+    private int _fd;
 
     public EventFdWaker()
     {
-        Fd = Libc.EventFd(out var errno);
-        if (Fd < 0)
+        _fd = Libc.EventFd(out var errno);
+        if (_fd < 0)
         {
             throw new SyscallException("eventfd", errno);
         }
     }
 
-    public int Fd { get; }
+    /// <summary>The eventfd; -1 once disposed, so a late wake gets EBADF instead of writing to a reused fd number.</summary>
+    public int Fd => _fd;
 
     public void Wake()
     {
@@ -27,20 +28,14 @@ internal sealed class EventFdWaker : IWaker
         one[0] = 1;
 
         // EAGAIN means the counter is at its maximum: a wake is already pending, which is all we need.
-        _ = Libc.Write(Fd, one, out _);
+        _ = Libc.Write(_fd, one, out _);
     }
 
     public void Reset()
     {
         Span<byte> counter = stackalloc byte[8];
-        _ = Libc.Read(Fd, counter, out _);
+        _ = Libc.Read(_fd, counter, out _);
     }
 
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _ = Libc.Close(Fd);
-        }
-    }
+    public void Dispose() => Libc.CloseOnce(ref _fd);
 }

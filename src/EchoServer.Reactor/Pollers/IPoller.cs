@@ -2,7 +2,7 @@ namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
 /// An OS readiness queue, edge-triggered: epoll on Linux, kqueue on macOS/FreeBSD (and, for testing, on Linux
-/// over libkqueue: <see cref="KqueuePoller.UseLibkqueue"/>).
+/// over libkqueue: <see cref="PollerFactory.UseLibkqueue"/>).
 /// </summary>
 /// <remarks>
 /// <para>The contract (after mio's <c>Poll</c>):</para>

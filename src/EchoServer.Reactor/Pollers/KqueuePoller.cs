@@ -5,65 +5,50 @@ namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
 /// The macOS and FreeBSD backend (and, for testing it on Linux, the same code over libkqueue: see
-/// <see cref="UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
+/// <see cref="PollerFactory.UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
 /// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered). See <see cref="IPoller"/>
 /// for the contract; readiness is derived as in mio's <c>src/sys/unix/selector/kqueue.rs</c>.
 /// </summary>
 /// <remarks>
 /// <para>kqueue reports each filter as its own event, so one fd registered for both directions may
 /// appear twice in one batch (once readable, once writable).</para>
-/// <para>Changes are applied at once, in their own <c>kevent()</c> call, rather than batched into the
-/// next wait. Batching would be cheaper in syscalls but breaks the <see cref="IPoller"/> contract:
-/// (1) <see cref="Register"/> must throw on failure (EBADF, ENOMEM…), and a batched change only fails
-/// later, inside <see cref="Wait"/>, where the error cannot be given to the caller that made it;
-/// (2) registration is allowed from any thread while another thread is blocked in <see cref="Wait"/>,
-/// and a change queued for the next wait would not take effect until that wait returned by itself,
-/// possibly never; (3) with <c>EV_RECEIPT</c> every queued change would also take a slot of the
-/// event list. The changes of one call (both filters) do go to the kernel in a single <c>kevent()</c>.</para>
-/// <para>kqueue itself accepts a second <c>EV_ADD</c> silently (it just modifies the filter), so this
-/// class tracks registered fds to make a double registration fail with EEXIST, as epoll does.</para>
+/// <para>Changes are applied at once, in their own <c>kevent()</c> call, not batched into the next wait, and
+/// registered fds are tracked so a double registration fails with EEXIST as on epoll: docs/design.md,
+/// "kqueue: changes applied at once, not batched".</para>
 /// </remarks>
-public sealed unsafe class KqueuePoller : IPoller
+internal sealed unsafe class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
     private readonly bool _wide;
-    private readonly int _kq;
+    private readonly KernelQueue _queue;
     private readonly HashSet<int> _registered = [];
     private readonly Lock _lock = new();
-    private void* _buffer;
-    private int _capacity;
     private long _nextWakerIdent;
-    private volatile bool _disposed;
 
     /// <summary>Creates a kqueue (kqueue(2), then FD_CLOEXEC).</summary>
     /// <exception cref="PlatformNotSupportedException">
-    /// Not running on macOS or FreeBSD, nor on Linux after <see cref="UseLibkqueue"/>.
+    /// Not running on macOS or FreeBSD, nor on Linux after <see cref="PollerFactory.UseLibkqueue"/>.
     /// </exception>
     /// <exception cref="SyscallException">The kernel refused (EMFILE, ENOMEM).</exception>
     public KqueuePoller()
     {
-        // The finalizer runs even when the constructor throws; without this it would close fd 0.
-        _kq = -1;
         var abi = CurrentAbi;
         if (abi is null)
         {
-            GC.SuppressFinalize(this);
             throw new PlatformNotSupportedException(
-                "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: KqueuePoller.UseLibkqueue).");
+                "kqueue exists only on macOS and FreeBSD (on Linux, only over libkqueue: PollerFactory.UseLibkqueue).");
         }
 
         _k = abi;
         _wide = _k.WideKEvent;
-        _kq = Libc.KqueueCreate(_k, out var errno);
-        if (_kq < 0)
+        var kq = Libc.KqueueCreate(_k, out var errno);
+        if (kq < 0)
         {
-            GC.SuppressFinalize(this);
             throw new SyscallException("kqueue", errno);
         }
-    }
 
-    /// <summary>The path of the libkqueue build this process runs kqueue over (Linux), or null.</summary>
-    public static string? LibkqueuePath => Libkqueue.LoadedPath;
+        _queue = new KernelQueue(kq, _k.KEventSize);
+    }
 
     /// <summary>The kqueue ABI of this process: the kernel's, libkqueue's once loaded on Linux, or null.</summary>
     internal static KqueueConstants? CurrentAbi =>
@@ -72,29 +57,13 @@ public sealed unsafe class KqueuePoller : IPoller
     /// <inheritdoc/>
     public string Name => "kqueue";
 
-    /// <summary>
-    /// Linux only: runs this backend, from now on in this process, over libkqueue (the kqueue API in user
-    /// space, github.com/mheily/libkqueue), so that the kqueue code can be tested where there is no kernel
-    /// kqueue. <see cref="PollerFactory"/> then offers <see cref="PollerKind.Kqueue"/> too (auto stays epoll).
-    /// libkqueue and a kernel kqueue differ in places; docs/design.md lists where and what this class does.
-    /// </summary>
-    /// <param name="libraryPath">The shared library, e.g. <c>build/libkqueue.so.0</c>.</param>
-    /// <exception cref="PlatformNotSupportedException">Not Linux (macOS and FreeBSD use the kernel's kqueue).</exception>
-    /// <exception cref="InvalidOperationException">A different path was loaded before (bindings are process-wide).</exception>
-    /// <exception cref="DllNotFoundException">The file cannot be loaded or does not export kqueue() and kevent().</exception>
-    public static void UseLibkqueue(string libraryPath)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(libraryPath);
-        Libkqueue.Load(libraryPath);
-    }
-
     /// <inheritdoc/>
     public void Register(int fd, Token token, Interest interest)
     {
         ValidateInterest(interest);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (_registered.Contains(fd))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.EEXIST));
@@ -126,7 +95,7 @@ public sealed unsafe class KqueuePoller : IPoller
         ValidateInterest(interest);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (!_registered.Contains(fd))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
@@ -154,7 +123,7 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             if (!_registered.Remove(fd))
             {
                 throw new SyscallException("kevent(EV_DELETE)", new Errno(OsConstants.Current.ENOENT));
@@ -173,30 +142,16 @@ public sealed unsafe class KqueuePoller : IPoller
     /// <inheritdoc/>
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (events.Length == 0)
-        {
-            throw new ArgumentException("The event buffer must hold at least one event.", nameof(events));
-        }
-
-        EnsureCapacity(events.Length);
+        ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
+        var buffer = _queue.BufferFor(events);
 
         // A NULL timespec waits without limit (any negative timeout, as epoll_wait treats it); {0, 0} polls.
         var timeout = Timespec.FromMilliseconds(Math.Max(timeoutMs, 0));
-        var n = Libc.KEvent(_k, _kq, null, 0, _buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno);
-        if (n < 0)
-        {
-            if (errno.IsInterrupted)
-            {
-                return 0;
-            }
-
-            throw new SyscallException("kevent", errno);
-        }
-
+        var n = KernelQueue.WaitResult(
+            Libc.KEvent(_k, _queue.Fd, null, 0, buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno), errno, "kevent");
         return _wide
-            ? Convert((KEventFreeBsd*)_buffer, n, events)
-            : Convert((KEventDarwin*)_buffer, n, events);
+            ? Convert((KEventFreeBsd*)buffer, n, events)
+            : Convert((KEventDarwin*)buffer, n, events);
     }
 
     /// <inheritdoc/>
@@ -207,7 +162,7 @@ public sealed unsafe class KqueuePoller : IPoller
         var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
             var errno = ApplyUser(ident, token, add, _k.NOTE_FFNOP);
             if (errno.Value != 0)
             {
@@ -228,7 +183,7 @@ public sealed unsafe class KqueuePoller : IPoller
         // that fires on every wait from then on (xnu kevent_register copies the flags of an added knote).
         lock (_lock)
         {
-            if (!_disposed)
+            if (!_queue.IsDisposed)
             {
                 _ = ApplyUser(ident, token, (ushort)_k.EV_RECEIPT, _k.NOTE_TRIGGER);
             }
@@ -240,7 +195,7 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         lock (_lock)
         {
-            if (!_disposed)
+            if (!_queue.IsDisposed)
             {
                 _ = ApplyUser(ident, default, (ushort)(_k.EV_DELETE | _k.EV_RECEIPT), _k.NOTE_FFNOP);
             }
@@ -322,12 +277,12 @@ public sealed unsafe class KqueuePoller : IPoller
         var n = 0;
         if (writeFlags != 0)
         {
-            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token.Value);
         }
 
         if (readFlags != 0)
         {
-            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, readFlags, 0, token);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, readFlags, 0, token.Value);
         }
 
         return ApplyChanges(changes, n, ignoreEnoent);
@@ -337,12 +292,12 @@ public sealed unsafe class KqueuePoller : IPoller
     {
         if (_wide)
         {
-            var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            var change = KEventFreeBsd.Create(ident, _k.EVFILT_USER, flags, fflags, token.Value);
             return ApplyChanges(&change, 1, ignoreEnoent: false);
         }
         else
         {
-            var change = KEventDarwin.Create(ident, _k.EVFILT_USER, flags, fflags, token);
+            var change = KEventDarwin.Create(ident, _k.EVFILT_USER, flags, fflags, token.Value);
             return ApplyChanges(&change, 1, ignoreEnoent: false);
         }
     }
@@ -355,7 +310,7 @@ public sealed unsafe class KqueuePoller : IPoller
         where TEvent : unmanaged, IKEvent<TEvent>
     {
         var zero = default(Timespec);
-        var got = Libc.KEvent(_k, _kq, changes, n, changes, n, &zero, out var errno);
+        var got = Libc.KEvent(_k, _queue.Fd, changes, n, changes, n, &zero, out var errno);
         if (got < 0)
         {
             // kevent(2) (FreeBSD): on EINTR the change list has already been applied (mio does the same).
@@ -386,45 +341,13 @@ public sealed unsafe class KqueuePoller : IPoller
         return default;
     }
 
-    private void EnsureCapacity(int count)
-    {
-        if (count <= _capacity)
-        {
-            return;
-        }
-
-        // The kernel writes into this buffer, so it lives in native memory, never moved by the GC.
-        NativeMemory.Free(_buffer);
-        _buffer = NativeMemory.Alloc((nuint)count, (nuint)_k.KEventSize);
-        _capacity = count;
-    }
-
     /// <summary>Closes the kqueue (which drops every filter) and frees the event buffer.</summary>
     public void Dispose()
     {
+        // Under the lock, so that a Trigger from another thread never reaches a closed (and reused) fd number.
         lock (_lock)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _ = Libc.Close(_kq);
-            NativeMemory.Free(_buffer);
-            _buffer = null;
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases native memory and the kqueue fd if the owner forgot to dispose.</summary>
-    ~KqueuePoller()
-    {
-        if (!_disposed && _kq >= 0)
-        {
-            _ = Libc.Close(_kq);
-            NativeMemory.Free(_buffer);
+            _queue.Dispose();
         }
     }
 }

@@ -7,7 +7,7 @@ public static class PollerFactory
     /// <param name="kind">The backend asked for.</param>
     /// <returns>
     /// True for <see cref="PollerKind.Epoll"/> on Linux, <see cref="PollerKind.Kqueue"/> on macOS and FreeBSD
-    /// (and on Linux after <see cref="KqueuePoller.UseLibkqueue"/>), and <see cref="PollerKind.Auto"/> wherever
+    /// (and on Linux after <see cref="UseLibkqueue"/>), and <see cref="PollerKind.Auto"/> wherever
     /// one of them exists; false otherwise.
     /// </returns>
     public static bool IsSupported(PollerKind kind) => kind switch
@@ -49,7 +49,7 @@ public static class PollerFactory
     /// The OS lacks that backend, e.g. "kqueue is not available on Linux (available: epoll)".
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined value.</exception>
-    /// <exception cref="Interop.SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
+    /// <exception cref="SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
     public static IPoller Create(PollerKind kind)
     {
         if (!Enum.IsDefined(kind))
@@ -66,6 +66,25 @@ public static class PollerFactory
 
         return resolved == PollerKind.Epoll ? new EpollPoller() : new KqueuePoller();
     }
+
+    /// <summary>
+    /// Linux only: makes <see cref="PollerKind.Kqueue"/> available in this process, from now on, by running the
+    /// kqueue backend over libkqueue (the kqueue API in user space, github.com/mheily/libkqueue), so that code
+    /// written for macOS and FreeBSD can be tested on Linux. <see cref="PollerKind.Auto"/> stays epoll.
+    /// libkqueue and a kernel kqueue differ in places (docs/design.md, "kqueue over libkqueue").
+    /// </summary>
+    /// <param name="libraryPath">The shared library, e.g. <c>build/libkqueue.so.0</c>.</param>
+    /// <exception cref="PlatformNotSupportedException">Not Linux (macOS and FreeBSD use the kernel's kqueue).</exception>
+    /// <exception cref="InvalidOperationException">A different path was loaded before (bindings are process-wide).</exception>
+    /// <exception cref="DllNotFoundException">The file cannot be loaded or does not export kqueue() and kevent().</exception>
+    public static void UseLibkqueue(string libraryPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(libraryPath);
+        Interop.Libkqueue.Load(libraryPath);
+    }
+
+    /// <summary>The full path of the libkqueue build this process runs kqueue over (Linux), or null before <see cref="UseLibkqueue"/>.</summary>
+    public static string? LibkqueuePath => Interop.Libkqueue.LoadedPath;
 
     private static bool HasEpoll => OperatingSystem.IsLinux();
 

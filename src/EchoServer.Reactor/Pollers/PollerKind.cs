@@ -6,9 +6,9 @@ public enum PollerKind
     /// <summary>The running OS's backend: epoll on Linux, kqueue on macOS and FreeBSD.</summary>
     Auto,
 
-    /// <summary>epoll(7), Linux only (<see cref="EpollPoller"/>).</summary>
+    /// <summary>epoll(7), Linux only.</summary>
     Epoll,
 
-    /// <summary>kqueue(2), macOS and FreeBSD only (<see cref="KqueuePoller"/>).</summary>
+    /// <summary>kqueue(2): macOS and FreeBSD, or Linux over libkqueue after <see cref="PollerFactory.UseLibkqueue"/>.</summary>
     Kqueue,
 }

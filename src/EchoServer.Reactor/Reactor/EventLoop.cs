@@ -49,7 +49,7 @@ public sealed class EventLoop : IDisposable
     public int RegisteredCount => _slab.Count;
 
     /// <summary>Events dropped because their token had been freed (counted for tests and diagnostics).</summary>
-    public long StaleEventCount { get; private set; }
+    internal long StaleEventCount { get; private set; }
 
     /// <summary>Turns of the loop so far (one wait and its dispatch each).</summary>
     public long Iterations { get; private set; }

@@ -7,11 +7,9 @@ namespace EchoServer.Reactor;
 public readonly record struct TimerId(long Id);
 
 /// <summary>
-/// One-shot timers on a binary min-heap keyed by deadline. A heap rather than a timing wheel:
-/// a server has few distinct deadlines at once (back-off, shutdown, idle checks), insertion and
-/// removal are O(log n) with no tick, and the next deadline is always at hand for the poll timeout,
-/// so an idle loop sleeps until exactly the next deadline instead of waking every tick.
-/// Cancelled timers stay in the heap and are skipped when they surface (lazy deletion).
+/// One-shot timers on a binary min-heap keyed by deadline: O(log n) insert and pop, n up to one per
+/// connection (idle timeouts, re-armed per timeout period, not per read), and the next deadline at hand for
+/// the poll timeout. Cancelled timers are skipped when they surface. docs/design.md, "Timers".
 /// </summary>
 internal sealed class TimerQueue
 {

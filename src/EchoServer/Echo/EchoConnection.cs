@@ -1,5 +1,4 @@
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 
@@ -13,9 +12,8 @@ namespace EchoServer.Echo;
 /// <para>Per wakeup: first flush what is owed, then read and echo until the kernel has no more data
 /// or the fairness budget runs out. Each read goes straight back out from the loop's shared buffer;
 /// only a tail the kernel refuses is copied into a buffer of the connection's own, and then reading
-/// stops until a writable event lets that tail go out. So a client that sends without reading is
-/// pushed back by TCP flow control, not absorbed by our memory: a connection never keeps more than
-/// one read, at most <see cref="EchoOptions.MaxPendingBytes"/>.</para>
+/// stops until a writable event lets that tail go out, so TCP flow control pushes back on a client that
+/// does not read (docs/design.md, "Backpressure"); at most <see cref="EchoOptions.MaxPendingBytes"/> is kept.</para>
 /// <para>On Linux a connection whose reads are large echoes through the loop's pipe with splice(2)
 /// instead (<see cref="LoopPipes"/>): socket → pipe → the same socket, the bytes never in user space.
 /// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
@@ -111,18 +109,11 @@ internal sealed class EchoConnection : IReadinessHandler
         }
     }
 
-    /// <summary>During a drain: closes the connection if it owes nothing and has been quiet for the drain's quiet period.</summary>
-    /// <returns>True if it was closed.</returns>
-    public bool CloseIfQuiet(EventLoop eventLoop, Token token)
-    {
-        if (_owed is null && eventLoop.NowMs - _lastActivityMs >= (long)_context.Options.DrainQuietPeriod.TotalMilliseconds)
-        {
-            Close(eventLoop, token, CloseReason.Shutdown);
-            return true;
-        }
+    /// <summary>True when every byte read has been echoed (the drain closes only such connections).</summary>
+    public bool OwesNothing => _owed is null;
 
-        return false;
-    }
+    /// <summary>The loop time (<see cref="EventLoop.NowMs"/>) of the last read or write.</summary>
+    public long LastActivityMs => _lastActivityMs;
 
     /// <returns>False if the connection was closed.</returns>
     /// <param name="eventLoop">The loop.</param>
@@ -459,10 +450,6 @@ internal sealed class EchoConnection : IReadinessHandler
         }
 
         Dispose();
-        if (_context.Draining && _context.Counters.Active == 0)
-        {
-            eventLoop.Stop();
-        }
     }
 
     public void Dispose()

@@ -1,5 +1,4 @@
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using Microsoft.Extensions.Logging;
@@ -13,14 +12,9 @@ namespace EchoServer.Echo;
 /// <para>The listener is TCP or unix-domain (<see cref="IStreamListener"/>); either accepts stream sockets that
 /// <see cref="TcpSocket"/> reads and writes alike. Only TCP_NODELAY is TCP-specific: on a unix socket
 /// setsockopt returns an error, which is ignored.</para>
-/// <para>Out of descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's backlog. Under
-/// edge-triggered readiness no new event comes for it until another client arrives, and retrying at
-/// once would spin, so the listener arms a timer and retries with a doubling delay (10 ms to 1 s),
-/// logging once per burst (tokio#3529, hyper's sleep_on_errors and libuv's EMFILE notes describe the
-/// same trap). Existing connections are served meanwhile. So that the runtime keeps descriptors to start
-/// threads (a SIGTERM must still stop the server), the listener does not even get that far: it pauses
-/// the same way once an accepted fd lands in the <see cref="DescriptorHeadroom"/> at the top of the
-/// table, and each retry first probes that there is room again.</para>
+/// <para>Out of descriptors (EMFILE/ENFILE), or once an accepted fd lands in the <see cref="DescriptorHeadroom"/>,
+/// it pauses and retries with a doubling delay (10 ms to 1 s), logging once per burst, while existing
+/// connections are served: docs/design.md, "Descriptor headroom".</para>
 /// <para>Over --max-connections a new client is accepted and closed at once rather than left in the
 /// backlog: in the backlog it would wait with no answer (its SYN was already acknowledged by the
 /// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing

@@ -77,13 +77,18 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
         Sweep(eventLoop);
     }
 
+    /// <summary>
+    /// The drain's one decision, every <see cref="DrainSweepMs"/>: close each connection that owes nothing and has been
+    /// quiet for the quiet period; stop the loop once none is left (connections that finish by themselves are counted here too).
+    /// </summary>
     private void Sweep(EventLoop loop)
     {
+        var quietMs = (long)context.Options.DrainQuietPeriod.TotalMilliseconds;
         foreach (var (token, handler) in loop.Registrations())
         {
-            if (handler is EchoConnection connection)
+            if (handler is EchoConnection { OwesNothing: true } connection && loop.NowMs - connection.LastActivityMs >= quietMs)
             {
-                connection.CloseIfQuiet(loop, token);
+                connection.Close(loop, token, CloseReason.Shutdown);
             }
         }
 
@@ -94,6 +99,7 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
         else
         {
             loop.CancelTimer(_drainDeadline);
+            loop.Stop();
         }
     }
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using EchoServer.Cli;
 using EchoServer.Echo;
 using EchoServer.Systemd;
 using EchoServer.Reactor.Pollers;
@@ -73,21 +73,21 @@ internal static class Entry
     {
         Description = "Close connections with no traffic for this long (e.g. 30s, 500ms, 2m); off by default",
         HelpName = "duration",
-        CustomParser = result => ParseDuration(result, allowZero: false),
+        CustomParser = result => CommandLineRules.ParseDuration(result, allowZero: false),
     };
 
     private static readonly Option<TimeSpan?> ShutdownTimeoutOption = new("--shutdown-timeout")
     {
         Description = "On SIGTERM/SIGINT, how long busy connections may finish before they are closed [default: 5s]",
         HelpName = "duration",
-        CustomParser = result => ParseDuration(result, allowZero: true),
+        CustomParser = result => CommandLineRules.ParseDuration(result, allowZero: true),
     };
 
     private static readonly Option<TimeSpan?> StatsIntervalOption = new("--stats-interval")
     {
         Description = "Print a one-line summary of the counters at this interval (e.g. 10s); off by default",
         HelpName = "duration",
-        CustomParser = result => ParseDuration(result, allowZero: false),
+        CustomParser = result => CommandLineRules.ParseDuration(result, allowZero: false),
     };
 
     private static readonly Option<LogLevel> LogLevelOption = new("--log-level")
@@ -115,13 +115,11 @@ internal static class Entry
             StatsIntervalOption,
             LogLevelOption,
         };
-        root.Subcommands.Add(Bench.BenchCommand.Create());
-        RequireAtLeast(MaxPendingOption, 1);
-        RequireAtLeast(MaxConnectionsOption, 0);
-        RequireAtLeast(BacklogOption, -1);
+        CommandLineRules.RequireRange(MaxPendingOption, 1);
+        CommandLineRules.RequireRange(MaxConnectionsOption, 0);
+        CommandLineRules.RequireRange(BacklogOption, -1);
         root.SetAction(Run);
-        RequireValues(root);
-        return Invoke(root, args);
+        return CommandLineRules.Invoke(root, args, Name);
     }
 
     private const string EnvironmentHelp = """
@@ -132,53 +130,6 @@ internal static class Entry
                                                   STATUS= with the connection count (Type=notify)
           WATCHDOG_USEC, WATCHDOG_PID             WATCHDOG=1 every half of WATCHDOG_USEC from the event loop (WatchdogSec=)
         """;
-
-    /// <summary>
-    /// An option that takes a value but was given without one (<c>--bind 127.0.0.1:9000 --bind</c>) is a usage
-    /// error. System.CommandLine accepts a repeated option whose last occurrence has no value, using the values
-    /// before it; counting the occurrences against the values catches that, for every option of every command.
-    /// </summary>
-    internal static void RequireValues(Command command)
-    {
-        foreach (var option in command.Options)
-        {
-            if (option.Arity.MinimumNumberOfValues == 0)
-            {
-                continue; // a flag such as --udp, or --help
-            }
-
-            option.Validators.Add(result =>
-            {
-                if (!result.Implicit && result.IdentifierTokenCount > result.Tokens.Count)
-                {
-                    result.AddError($"{option.Name} needs a value each time it is given.");
-                }
-            });
-        }
-
-        foreach (var subcommand in command.Subcommands)
-        {
-            RequireValues(subcommand);
-        }
-    }
-
-    /// <summary>Parses and runs; any parse error is a usage error: its message on stderr and exit code 2.</summary>
-    internal static int Invoke(Command command, string[] args)
-    {
-        var parse = command.Parse(args);
-        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
-        {
-            foreach (var error in parse.Errors)
-            {
-                Console.Error.WriteLine($"{Name}: {error.Message}");
-            }
-
-            Console.Error.WriteLine($"Try '{Name} --help' for the options.");
-            return ExitCodes.Usage;
-        }
-
-        return parse.Invoke();
-    }
 
     private static int Run(ParseResult parse)
     {
@@ -210,16 +161,10 @@ internal static class Entry
 
         if (!PollerFactory.IsSupported(poller))
         {
-            try
-            {
-                PollerFactory.Create(poller).Dispose();
-            }
-            catch (PlatformNotSupportedException e)
-            {
-                // The factory words it for people: "kqueue is not available on Linux (available: epoll)".
-                Console.Error.WriteLine($"{Name}: --poller {poller.ToString().ToLowerInvariant()}: {e.Message}");
-                return ExitCodes.Usage;
-            }
+            // Worded for people: "--poller kqueue: kqueue is not available on Linux (available: epoll)".
+            var available = string.Join(", ", ((PollerKind[])[PollerKind.Epoll, PollerKind.Kqueue]).Where(PollerFactory.IsSupported).Select(PollerName));
+            Console.Error.WriteLine($"{Name}: --poller {PollerName(poller)}: {PollerName(poller)} is not available on {OsName} (available: {(available.Length > 0 ? available : "none")})");
+            return ExitCodes.Usage;
         }
 
         // Socket activation: read (and unset) LISTEN_*, and check every descriptor before any is used.
@@ -234,7 +179,7 @@ internal static class Entry
             binds.Add(ListenAddress.Default);
         }
 
-        if (udp && binds.All(b => b.UnixPath is not null))
+        if (udp && binds.All(b => b is ListenAddress.Unix))
         {
             Console.Error.WriteLine(binds.Count > 0
                 ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
@@ -285,16 +230,6 @@ internal static class Entry
         return option;
     }
 
-    private static void RequireAtLeast(Option<int> option, int minimum) =>
-        option.Validators.Add(result =>
-        {
-            // A value that did not convert already has its own parse error; reading it would throw.
-            if (Bench.BenchCommand.TryGetValue(result, out int value) && value < minimum)
-            {
-                result.AddError($"{option.Name} must be at least {minimum}.");
-            }
-        });
-
     /// <summary>
     /// For developers: <c>--poller kqueue</c> on Linux runs over the libkqueue build that
     /// <see cref="LibkqueueVariable"/> names (docs/design.md, "kqueue over libkqueue"); without it, kqueue stays
@@ -310,7 +245,7 @@ internal static class Entry
 
         try
         {
-            KqueuePoller.UseLibkqueue(path);
+            PollerFactory.UseLibkqueue(path);
             return true;
         }
         catch (DllNotFoundException e)
@@ -319,6 +254,11 @@ internal static class Entry
             return false;
         }
     }
+
+    private static string PollerName(PollerKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static string OsName =>
+        OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsFreeBSD() ? "FreeBSD" : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {
@@ -347,18 +287,6 @@ internal static class Entry
 
         result.AddError($"--reactors must be a number from 1 to 1024 or 'auto', not '{text}'.");
         return 1;
-    }
-
-    private static TimeSpan? ParseDuration(ArgumentResult result, bool allowZero)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (Duration.TryParse(text, out var value) && (allowZero || value > TimeSpan.Zero))
-        {
-            return value;
-        }
-
-        result.AddError($"{((OptionResult)result.Parent!).Option.Name}: '{text}' is not a duration (like 30s, 500ms, 2m{(allowZero ? ", 0" : string.Empty)}).");
-        return null;
     }
 
     private static LogLevel ParseLogLevel(ArgumentResult result)

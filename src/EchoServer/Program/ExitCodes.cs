@@ -10,5 +10,5 @@ internal static class ExitCodes
     public const int Failure = 1;
 
     /// <summary>The command line is wrong: unknown option, bad address, bad port, bad number.</summary>
-    public const int Usage = 2;
+    public const int Usage = Cli.CommandLineRules.UsageExitCode;
 }

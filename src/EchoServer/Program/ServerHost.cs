@@ -2,7 +2,6 @@ using System.Net;
 using System.Runtime.InteropServices;
 using EchoServer.Echo;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Systemd;
@@ -30,8 +29,6 @@ internal static class ServerHost
         var services = new List<EchoService>();
         var listeners = new List<(string Address, EchoListener Listener)>();
         var announcements = new List<Action<string>>(); // "listening on …" lines, logged once every socket is open
-        var binding = string.Empty; // what is being bound, for the error message ("UDP 127.0.0.1:9000" for the UDP socket)
-        var bindingUnix = false;
         try
         {
             var gate = new ConnectionGate(settings.Echo.MaxConnections);
@@ -65,29 +62,26 @@ internal static class ServerHost
 
             foreach (var bind in settings.Binds)
             {
-                binding = bind.ToString();
-                if (bind.UnixPath is { } path)
+                if (bind is ListenAddress.Unix unix)
                 {
-                    bindingUnix = true;
-                    listeners.Add((binding, NextService().AddListener(UnixListener.Bind(path, settings.Backlog))));
-                    bindingUnix = false;
-                    var unixAddress = binding;
+                    var unixListener = ListenFailure.Wrap(bind, ListenTransport.Unix, () => UnixListener.Bind(unix.Path, settings.Backlog));
+                    var unixAddress = bind.ToString();
+                    listeners.Add((unixAddress, NextService().AddListener(unixListener)));
                     announcements.Add(poller => EchoLog.Listening(logger, unixAddress, poller, 1));
                     continue;
                 }
 
                 // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
                 // spreads connections evenly instead of waking every loop for each (libuv#747).
-                var endPoint = bind.EndPoint!;
+                var endPoint = ((ListenAddress.Ip)bind).EndPoint;
                 for (var i = 0; i < services.Count; i++)
                 {
-                    var listener = TcpListener.Bind(endPoint, settings.Backlog, reusePort: services.Count > 1);
+                    var requested = endPoint;
+                    var listener = ListenFailure.Wrap(bind, ListenTransport.Tcp, () => TcpListener.Bind(requested, settings.Backlog, reusePort: services.Count > 1));
                     if (settings.Udp && i == 0)
                     {
                         // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
-                        binding = $"UDP {endPoint}";
-                        var udp = services[0].AddUdp(BindUdpBeside(ref listener, endPoint, settings));
-                        binding = bind.ToString();
+                        var udp = services[0].AddUdp(ListenFailure.Wrap(bind, ListenTransport.Udp, () => BindUdpBeside(ref listener, requested, settings)));
                         var udpAddress = udp.Socket.LocalEndPoint.ToString();
                         announcements.Add(_ => EchoLog.ListeningUdp(logger, udpAddress));
                     }
@@ -103,18 +97,11 @@ internal static class ServerHost
 
             return RunLoops(services, settings, logger, announcements, listeners);
         }
-        catch (SyscallException e) when (e.Call.StartsWith("bind", StringComparison.Ordinal) || e.Call is "listen" or "socket"
-            || e.Call.StartsWith("setsockopt(SO_REUSE", StringComparison.Ordinal) || e.Call.StartsWith("listen(", StringComparison.Ordinal))
+        catch (ListenFailure e)
         {
-            Console.Error.WriteLine($"{name}: cannot listen on {binding}: {Describe(e.Errno)}");
+            var address = e.Transport == ListenTransport.Udp ? $"UDP {e.Address}" : e.Address.ToString();
+            Console.Error.WriteLine($"{name}: cannot listen on {address}: {Describe(e.Errno)}");
             return ExitCodes.Failure;
-        }
-        catch (ArgumentException e) when (bindingUnix)
-        {
-            // Empty, NUL or too long for sockaddr_un: a command-line mistake.
-            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
-            Console.Error.WriteLine($"{name}: invalid --bind value '{binding}': {message}");
-            return ExitCodes.Usage;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
         {

@@ -1,5 +1,5 @@
 using System.Net;
-using EchoServer.Reactor.Interop;
+using EchoServer.Reactor;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 

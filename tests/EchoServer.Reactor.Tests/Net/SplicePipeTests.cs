@@ -121,6 +121,23 @@ public sealed class SplicePipeTests
         errno.Value.Should().NotBe(0);
     }
 
-    private static void SkipUnlessSplice() =>
+    internal static void SkipUnlessSplice() =>
         Assert.SkipUnless(SplicePipe.IsSupported, "splice(2) exists only on Linux");
+}
+
+/// <summary>Counts this process's descriptors, so it runs alone (other tests open and close some meanwhile).</summary>
+[Collection(nameof(OpenFileLimit))]
+public sealed class SplicePipeDescriptorTests
+{
+    [Fact]
+    public void A_pipe_costs_two_descriptors_and_dispose_closes_both()
+    {
+        SplicePipeTests.SkipUnlessSplice();
+        var before = Loopback.OpenFdCount();
+        var pipe = SplicePipe.TryCreate(64 * 1024, new DescriptorHeadroom(), out _)!;
+        Loopback.OpenFdCount().Should().Be(before + 2);
+        pipe.Capacity.Should().BeGreaterThanOrEqualTo(64 * 1024);
+        pipe.Dispose();
+        Loopback.OpenFdCount().Should().Be(before);
+    }
 }

@@ -10,7 +10,7 @@ namespace EchoServer.Reactor.Tests.Net;
 public sealed class UdpSocketTests : IDisposable
 {
     private readonly UdpSocket _server = UdpSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-    private readonly EpollPoller _poller = new();
+    private readonly IPoller _poller = PollerFactory.Create(PollerKind.Auto);
     private readonly Socket _client = NewClient();
 
     public UdpSocketTests()

@@ -24,7 +24,7 @@ public sealed class UnixListenerTests : IDisposable
     {
         using var listener = UnixListener.Bind(_path, 16);
         listener.LocalPath.Should().Be(_path);
-        using var poller = new EpollPoller();
+        using var poller = PollerFactory.Create(PollerKind.Auto);
         poller.Register(listener.Fd, new Token(1), Interest.Readable);
 
         using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 5000 };
@@ -127,7 +127,7 @@ public sealed class UnixListenerTests : IDisposable
     }
 
     // Retries `attempt` until it succeeds, waiting on the poller in between (at most 5 s in all).
-    private static void WaitUntil(EpollPoller poller, Func<bool> attempt)
+    private static void WaitUntil(IPoller poller, Func<bool> attempt)
     {
         var events = new PollEvent[4];
         var deadline = Environment.TickCount64 + 5000;

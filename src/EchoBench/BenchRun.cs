@@ -1,15 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using EchoServer.Program;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
 
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>
-/// One <c>echoserver bench</c> run on a single-threaded <see cref="EventLoop"/>: starts the connections,
+/// One <c>echobench</c> run on a single-threaded <see cref="EventLoop"/>: starts the connections,
 /// moves through the phases on timers (warmup → measuring → draining; idle: connect and one round trip
 /// each → hold → one more round trip), prints progress to stderr and one RESULT line to stdout.
 /// </summary>
@@ -146,11 +144,11 @@ internal sealed class BenchRun
         _reports++;
         if (_reports <= MaxReports)
         {
-            _error.WriteLine($"{_name} bench: connection {connection}: {message}");
+            _error.WriteLine($"{_name}: connection {connection}: {message}");
         }
         else if (_reports == MaxReports + 1)
         {
-            _error.WriteLine($"{_name} bench: more connection errors; only the counts in the RESULT line from here on");
+            _error.WriteLine($"{_name}: more connection errors; only the counts in the RESULT line from here on");
         }
     }
 
@@ -325,7 +323,7 @@ internal sealed class BenchRun
         var bytes = Stats.AllBytes - _progressBytes;
         var phase = _phase == Phase.Warmup ? (Options.Mode == BenchMode.Idle ? "connecting" : "warmup") : (Options.Mode == BenchMode.Idle ? "holding" : "measuring");
         _error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{_name} bench: {(now - _startTicks) / (double)Stopwatch.Frequency:F1}s {phase} msgs={Stats.Messages} msgs/s={messages / seconds:F0} MB/s={bytes / seconds / 1e6:F2} open={_open}/{_connections.Length} errors={Stats.Errors}"));
+            $"{_name}: {(now - _startTicks) / (double)Stopwatch.Frequency:F1}s {phase} msgs={Stats.Messages} msgs/s={messages / seconds:F0} MB/s={bytes / seconds / 1e6:F2} open={_open}/{_connections.Length} errors={Stats.Errors}"));
         _progressMessages = Stats.AllMessages;
         _progressBytes = Stats.AllBytes;
         _progressTicks = now;

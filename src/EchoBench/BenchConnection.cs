@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using EchoServer.Reactor;
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>Where a bench connection is in its life.</summary>
 internal enum BenchConnectionState
@@ -26,7 +25,7 @@ internal enum BenchConnectionState
 }
 
 /// <summary>
-/// One client connection of <c>echoserver bench</c>: connects without blocking, sends its own
+/// One client connection of <c>echobench</c>: connects without blocking, sends its own
 /// deterministic byte stream (<see cref="BenchPattern"/>) and checks every echoed byte at its offset.
 /// </summary>
 /// <remarks>
@@ -284,11 +283,9 @@ internal sealed class BenchConnection : IReadinessHandler
                 return true;
             }
 
-            if (!errno.IsInterrupted)
-            {
-                Fail(loop, BenchFailure.Reset, $"read failed: {errno}");
-                return false;
-            }
+            // EINTR never reaches here: the library's read retries it.
+            Fail(loop, BenchFailure.Reset, $"read failed: {errno}");
+            return false;
         }
 
         _reschedule |= Readiness.Readable;
@@ -386,12 +383,7 @@ internal sealed class BenchConnection : IReadinessHandler
                     return true;
                 }
 
-                if (errno.IsInterrupted)
-                {
-                    continue;
-                }
-
-                Fail(loop, BenchFailure.Reset, $"write failed: {errno}");
+                Fail(loop, BenchFailure.Reset, $"write failed: {errno}"); // EINTR is retried by the library
                 return false;
             }
 

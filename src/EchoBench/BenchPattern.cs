@@ -1,4 +1,4 @@
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>
 /// The bytes a bench connection sends: a fixed 1 MiB pseudo-random pattern (xorshift64 with a fixed seed),

@@ -3,15 +3,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using EchoServer.Reactor.Pollers;
 
-namespace EchoServer.Tests;
+namespace EchoServer.TestSupport;
 
 /// <summary>
-/// The real <c>echoserver</c> process, started from the test output directory. Captures stdout and
-/// stderr line by line, learns the port from the <c>listening on …</c> log line (so port 0 can be used
-/// and there are no port races), and kills the process by PID on dispose if it is still running.
-/// Every wait is bounded.
+/// The one process launcher of the process-level tests (linked into each test project): the real <c>echoserver</c>,
+/// started from the test output directory, or any other command the tests run to exit (<c>echobench</c>, an
+/// installed tool). Captures stdout and stderr line by line, learns the port from the <c>listening on …</c> log line
+/// (so port 0 can be used and there are no port races), and kills the process by PID on dispose if it is still
+/// running. Every wait is bounded.
 /// </summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
@@ -33,7 +33,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>The apphost built next to the tests by the ProjectReference.</summary>
     public static string ServerPath => Path.Combine(AppContext.BaseDirectory, "echoserver");
 
+    /// <summary>As a value in an environment passed to a start method: remove this variable from the child's environment.</summary>
+    public const string Unset = "\0unset";
+
+    /// <summary>echobench's apphost, next to the tests that reference it.</summary>
+    public static string BenchPath => Path.Combine(AppContext.BaseDirectory, "echobench");
+
     public int Pid { get; private set; }
+
+    /// <summary>The program's file name, for messages.</summary>
+    public string Name { get; private init; } = "echoserver";
+
+    /// <summary>Everything the process wrote to stdout, one line each (after it exited, all of it).</summary>
+    public string Stdout => string.Join('\n', StdoutLines);
+
+    /// <summary>Everything the process wrote to stderr.</summary>
+    public string Stderr => string.Join('\n', StderrLines);
 
     /// <summary>The endpoint from the server's <c>listening on …</c> line (only after <see cref="StartAsync(string[])"/>).</summary>
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
@@ -75,20 +90,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Starts <c>echoserver --bind 127.0.0.1:0</c> (unless <paramref name="args"/> has its own --bind) and waits until it listens.</summary>
     public static Task<ServerProcess> StartAsync(params string[] args) => StartAsync(args, environment: null);
 
-    private static Task<ServerProcess> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment)
+    internal static Task<ServerProcess> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var hasBind = args.Any(a => a is "--bind" or "-b");
         return StartAsync(ServerPath, hasBind ? args : ["--bind", "127.0.0.1:0", .. args], environment);
-    }
-
-    /// <summary>
-    /// Starts <c>echoserver</c> on <paramref name="poller"/> (<see cref="ServerPollers"/>; skips the test where that
-    /// backend cannot run here) and waits until it listens.
-    /// </summary>
-    public static Task<ServerProcess> StartAsync(PollerKind poller, params string[] args)
-    {
-        var environment = ServerPollers.Environment(poller);
-        return StartAsync([.. ServerPollers.Arguments(poller), .. args], environment);
     }
 
     /// <summary>
@@ -147,10 +152,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             if (exited.IsCompletedSuccessfully)
             {
                 throw new InvalidOperationException(
-                    $"echoserver exited with code {_process.ExitCode} before listening.\n{Output}");
+                    $"{Name} exited with code {_process.ExitCode} before listening.\n{Output}");
             }
 
-            throw new TimeoutException($"echoserver did not log 'listening on' within {StartTimeout}.\n{Output}");
+            throw new TimeoutException($"{Name} did not log 'listening on' within {StartTimeout}.\n{Output}");
         }
         catch
         {
@@ -163,12 +168,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> RunToExitAsync(params string[] args) => RunToExitAsync(new Dictionary<string, string>(), args);
 
     /// <summary>Runs <c>echoserver</c> with <paramref name="environment"/> added and waits (bounded) for it to exit.</summary>
-    public static async Task<ServerProcess> RunToExitAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<ServerProcess> RunToExitAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunToExitAsync(ServerPath, args, environment, ExitTimeout);
+
+    /// <summary>Runs <paramref name="fileName"/> (echobench, an installed tool) and waits up to <paramref name="timeout"/> for it to exit.</summary>
+    public static async Task<ServerProcess> RunToExitAsync(
+        string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout)
     {
-        var server = Launch(ServerPath, args, environment);
+        var server = Launch(fileName, args, environment);
         try
         {
-            await server.WaitForExitAsync(ExitTimeout);
+            await server.WaitForExitAsync(timeout);
             return server;
         }
         catch
@@ -194,7 +204,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         // Only a test that asks for kqueue over libkqueue gets it, whatever the developer's shell exports.
-        info.Environment.Remove(ServerPollers.LibkqueueVariable);
+        info.Environment.Remove(LibkqueueBuild.EnvironmentVariable);
 
         // Nor does a server under test talk to (or take sockets from) a service manager the test runner may run under.
         foreach (var name in (string[])["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"])
@@ -203,11 +213,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            info.Environment[name] = value;
+            if (value == Unset)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(process);
+        var server = new ServerProcess(process) { Name = Path.GetFileName(fileName) };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data, isError: true);
         process.Start();
@@ -253,7 +270,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"echoserver (pid {Pid}) did not exit within {timeout}.\n{Output}");
+            throw new TimeoutException($"{Name} (pid {Pid}) did not exit within {timeout}.\n{Output}");
         }
     }
 

@@ -1,120 +1,37 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 
-namespace EchoServer.Tests;
+namespace EchoBench.Tests;
 
-/// <summary>Runs the built <c>echoserver</c> (apphost if present, else <c>dotnet echoserver.dll</c>).</summary>
-internal static partial class EchoServerBinary
+/// <summary>One real <c>echoserver --bind 127.0.0.1:0</c> for a test class (the shared <see cref="ServerProcess"/>).</summary>
+public sealed class EchoServerFixture : IAsyncLifetime
 {
-    public static ProcessStartInfo StartInfo(params string[] args)
+    private ServerProcess? _server;
+
+    /// <summary>The server's address, as echobench's --target takes it.</summary>
+    public string Target => $"127.0.0.1:{_server!.Port}";
+
+    public async ValueTask InitializeAsync() => _server = await ServerProcess.StartAsync();
+
+    public async ValueTask DisposeAsync()
     {
-        var apphost = Path.Combine(AppContext.BaseDirectory, "echoserver");
-        ProcessStartInfo info;
-        if (File.Exists(apphost))
+        if (_server is not null)
         {
-            info = new ProcessStartInfo(apphost);
+            await _server.DisposeAsync();
         }
-        else
-        {
-            info = new ProcessStartInfo("dotnet");
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "echoserver.dll"));
-        }
-
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.UseShellExecute = false;
-        return info;
     }
-
-    /// <summary>Runs <c>echoserver</c> to completion (killing it after <paramref name="timeout"/>).</summary>
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(TimeSpan timeout, params string[] args)
-    {
-        using var process = Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("could not start echoserver");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-            throw new TimeoutException($"echoserver {string.Join(' ', args)} did not finish in {timeout}; stderr: {await stderr}");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+) ")]
-    public static partial Regex ListeningLine();
 }
 
-/// <summary>A real <c>echoserver --bind 127.0.0.1:0</c> process; killed by PID on dispose.</summary>
-public sealed class EchoServerProcess : IDisposable
+/// <summary>Runs the built <c>echobench</c> to exit (bounded), through the shared launcher.</summary>
+internal static class EchoBenchBinary
 {
-    private readonly Process _process;
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    public EchoServerProcess()
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(params string[] args)
     {
-        _process = Process.Start(EchoServerBinary.StartInfo("--bind", "127.0.0.1:0"))
-            ?? throw new InvalidOperationException("could not start echoserver");
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            var read = _process.StandardOutput.ReadLineAsync();
-            if (!read.Wait(deadline - DateTime.UtcNow) || read.Result is null)
-            {
-                break;
-            }
-
-            var match = EchoServerBinary.ListeningLine().Match(read.Result);
-            if (match.Success)
-            {
-                Port = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-                // Keep draining stdout so the server never blocks on a full pipe.
-                _ = _process.StandardOutput.ReadToEndAsync();
-                return;
-            }
-        }
-
-        Dispose();
-        throw new InvalidOperationException("echoserver did not report its port");
-    }
-
-    public int Port { get; }
-
-    public string Target => $"127.0.0.1:{Port}";
-
-    public void Dispose()
-    {
-        try
-        {
-            using var byPid = Process.GetProcessById(_process.Id);
-            byPid.Kill();
-            byPid.WaitForExit(5000);
-        }
-        catch (ArgumentException)
-        {
-            // Already exited.
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited.
-        }
-
-        _process.Dispose();
+        await using var bench = await ServerProcess.RunToExitAsync(ServerProcess.BenchPath, args, environment: null, Timeout);
+        return (bench.ExitCode, bench.Stdout, bench.Stderr);
     }
 }
 

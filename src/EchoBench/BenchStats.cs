@@ -1,4 +1,4 @@
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>Counters of one bench run, shared by its connections on the loop thread.</summary>
 internal sealed class BenchStats

@@ -1,4 +1,4 @@
-namespace EchoServer.Tests;
+namespace EchoServer.TestSupport;
 
 /// <summary>Polls a condition until a deadline: the way tests wait instead of sleeping.</summary>
 internal static class Wait

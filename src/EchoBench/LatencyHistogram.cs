@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>
 /// A preallocated log-linear histogram of durations in nanoseconds (HdrHistogram's layout, simplified):

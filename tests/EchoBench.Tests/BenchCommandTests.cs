@@ -1,13 +1,10 @@
-using EchoServer.Bench;
 using FluentAssertions;
 
-namespace EchoServer.Tests;
+namespace EchoBench.Tests;
 
-/// <summary>The real <c>echoserver bench</c> against a real <c>echoserver</c>, one server for the class.</summary>
-public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<EchoServerProcess>
+/// <summary>The real <c>echobench</c> against a real <c>echoserver</c>, one server for the class.</summary>
+public sealed class BenchCommandTests(EchoServerFixture server) : IClassFixture<EchoServerFixture>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     private static readonly string[] ResultKeys =
     [
         "mode", "conns", "size", "depth", "duration_s", "msgs", "msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us",
@@ -21,8 +18,7 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
     [InlineData("idle")]
     public async Task Every_mode_against_the_real_server_ends_with_a_clean_RESULT_line(string mode)
     {
-        var (exitCode, stdout, stderr) = await EchoServerBinary.RunAsync(
-            Timeout, "bench", "--target", server.Target, "--mode", mode, "--conns", "4", "--duration", "1");
+        var (exitCode, stdout, stderr) = await EchoBenchBinary.RunAsync("--target", server.Target, "--mode", mode, "--conns", "4", "--duration", "1s");
 
         exitCode.Should().Be(0, $"stdout: {stdout}\nstderr: {stderr}");
         var result = BenchResult.Parse(stdout);
@@ -56,8 +52,7 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
     {
         using var liar = new ByteFlippingEchoServer();
 
-        var (exitCode, stdout, stderr) = await EchoServerBinary.RunAsync(
-            Timeout, "bench", "--target", liar.Target, "--mode", "pingpong", "--conns", "4", "--duration", "1", "--warmup", "0");
+        var (exitCode, stdout, stderr) = await EchoBenchBinary.RunAsync("--target", liar.Target, "--mode", "pingpong", "--conns", "4", "--duration", "1", "--warmup", "0");
 
         exitCode.Should().Be(1, $"stdout: {stdout}\nstderr: {stderr}");
         var result = BenchResult.Parse(stdout);
@@ -76,8 +71,7 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        var (exitCode, stdout, _) = await EchoServerBinary.RunAsync(
-            Timeout, "bench", "--target", $"127.0.0.1:{port}", "--conns", "3", "--duration", "1");
+        var (exitCode, stdout, _) = await EchoBenchBinary.RunAsync("--target", $"127.0.0.1:{port}", "--conns", "3", "--duration", "500ms");
 
         exitCode.Should().Be(1);
         var result = BenchResult.Parse(stdout);
@@ -88,10 +82,12 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
     [Fact]
     public async Task Help_lists_the_options_and_exits_0()
     {
-        var (exitCode, stdout, _) = await EchoServerBinary.RunAsync(Timeout, "bench", "--help");
+        var (exitCode, stdout, stderr) = await EchoBenchBinary.RunAsync("--help");
 
         exitCode.Should().Be(0);
-        stdout.Should().Contain("--target").And.Contain("--mode").And.Contain("--depth").And.Contain("--progress");
+        stderr.Should().BeEmpty();
+        stdout.Should().Contain("--target").And.Contain("--mode").And.Contain("--conns").And.Contain("--duration <duration>")
+            .And.Contain("--depth").And.Contain("--progress");
     }
 
     [Theory]
@@ -101,21 +97,44 @@ public sealed class BenchCommandTests(EchoServerProcess server) : IClassFixture<
     [InlineData("--conns", "0")]
     [InlineData("--conns", "many")]
     [InlineData("--duration", "0")]
+    [InlineData("--duration", "5x")]
+    [InlineData("--warmup", "-1s")]
+    [InlineData("--progress", "soon")]
     [InlineData("--no-such-option", "1")]
     public async Task Bad_options_are_usage_errors_with_exit_code_2(string option, string value)
     {
-        var (exitCode, stdout, stderr) = await EchoServerBinary.RunAsync(Timeout, "bench", option, value);
+        var (exitCode, stdout, stderr) = await EchoBenchBinary.RunAsync(option, value);
 
         exitCode.Should().Be(2, $"stderr: {stderr}");
         stdout.Should().NotContain("RESULT");
-        stderr.Should().StartWith("echoserver: ").And.NotContain("   at ");
+        stderr.Should().StartWith("echobench: ").And.NotContain("   at ");
+    }
+
+    [Theory]
+    [InlineData("--conns", "1", "--conns")]
+    [InlineData("--duration", "1s", "--target", "127.0.0.1:9", "--duration")]
+    public async Task An_option_given_without_its_value_is_a_usage_error(params string[] args)
+    {
+        var (exitCode, stdout, stderr) = await EchoBenchBinary.RunAsync(args);
+
+        exitCode.Should().Be(2, $"stderr: {stderr}");
+        stderr.Should().Contain($"{args[^1]} needs a value");
+        stdout.Should().NotContain("RESULT");
+    }
+
+    [Fact]
+    public async Task The_server_command_no_longer_has_a_bench_subcommand()
+    {
+        await using var server = await ServerProcess.RunToExitAsync("bench", "--target", "127.0.0.1:9");
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.Stderr.Should().Contain("bench");
     }
 
     [Fact]
     public async Task Pipeline_depth_below_size_is_a_usage_error()
     {
-        var (exitCode, _, stderr) = await EchoServerBinary.RunAsync(
-            Timeout, "bench", "--mode", "pipeline", "--size", "100", "--depth", "10");
+        var (exitCode, _, stderr) = await EchoBenchBinary.RunAsync("--mode", "pipeline", "--size", "100", "--depth", "10");
 
         exitCode.Should().Be(2);
         stderr.Should().Contain("--depth");
@@ -194,6 +213,6 @@ public sealed class BenchPartsTests
     [InlineData("127.0.0.1", false)]
     public void Targets_parse_like_bind_addresses_but_need_a_port(string text, bool ok)
     {
-        BenchCommand.TryParseTarget(text, out _, out var error).Should().Be(ok, error);
+        Target.TryParse(text, out _, out var error).Should().Be(ok, error);
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace EchoServer.Bench;
+namespace EchoBench;
 
 /// <summary>What traffic each bench connection generates.</summary>
 internal enum BenchMode
@@ -18,7 +18,7 @@ internal enum BenchMode
     Idle,
 }
 
-/// <summary>The settings of one <c>echoserver bench</c> run, already validated.</summary>
+/// <summary>The settings of one <c>echobench</c> run, already validated.</summary>
 internal sealed record BenchOptions
 {
     public required IPEndPoint Target { get; init; }

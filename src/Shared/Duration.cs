@@ -1,8 +1,11 @@
 using System.Globalization;
 
-namespace EchoServer.Program;
+namespace EchoServer.Cli;
 
-/// <summary>Parses durations as people write them: <c>30s</c>, <c>500ms</c>, <c>2m</c>, <c>1.5</c> (seconds).</summary>
+/// <summary>
+/// Parses durations as people write them: <c>30s</c>, <c>500ms</c>, <c>2m</c>, <c>1.5</c> (seconds). One parser for both
+/// commands (echoserver and echobench): this file is compiled into each.
+/// </summary>
 internal static class Duration
 {
     public static bool TryParse(string text, out TimeSpan value)
