@@ -125,15 +125,10 @@ internal sealed class EchoConnection : IReadinessHandler
         // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
         var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
 
-        // A short read means the receive queue is empty and later data raises a new edge (netty's
-        // edge-triggered transport relies on the same fact), which saves the read that would only
-        // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
-        // first and leaves the end of stream for a read no new edge will prompt.
-        var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
         var received = 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, readiness, ref received) : ReadOnce(eventLoop, token, buffer, readiness, shortReadDrains, ref received);
+            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, readiness, ref received) : ReadOnce(eventLoop, token, buffer, readiness, ref received);
             if (step != Step.Again)
             {
                 if (step == Step.Done)
@@ -186,7 +181,7 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
-    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, bool shortReadDrains, ref int received)
+    private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
     {
         var n = TcpSocket.Read(_fd, buffer, out var errno);
         if (n > 0)
@@ -223,6 +218,11 @@ internal sealed class EchoConnection : IReadinessHandler
                 return Step.Done;
             }
 
+            // A short read means the receive queue is empty and later data raises a new edge (netty's
+            // edge-triggered transport relies on the same fact), which saves the read that would only
+            // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
+            // first and leaves the end of stream for a read no new edge will prompt.
+            var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
             return n < buffer.Length && shortReadDrains ? Step.Done : Step.Again;
         }
 
