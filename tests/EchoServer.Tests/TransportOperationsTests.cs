@@ -35,18 +35,9 @@ public sealed class TransportOperationsTests
             }
         }
 
-        using (var seven = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        using (var port7 = await SourcePort7.BindAsync(ct))
         {
-            try
-            {
-                seven.Bind(new IPEndPoint(IPAddress.Loopback, 7));
-            }
-            catch (SocketException e)
-            {
-                Assert.Fail($"could not bind UDP 127.0.0.1:7 as the source port ({e.SocketErrorCode}: {e.Message}); "
-                    + "this test needs root or CAP_NET_BIND_SERVICE and a free port 7");
-            }
-
+            var seven = port7.Socket;
             await seven.SendToAsync("from the echo port"u8.ToArray(), SocketFlags.None, target, ct);
             using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
             var answer = async () => await seven.ReceiveFromAsync(new byte[256], SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
