@@ -190,6 +190,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     private static ServerProcess Launch(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var serverName = Path.GetFileName(fileName);
+
+        // A test run started in the background (`cmd &`, nohup) ignores SIGINT, and an ignored signal stays ignored
+        // across exec, so the server would ignore Ctrl+C as shells intend for background jobs. Tests send SIGINT to
+        // a server as a terminal would: start it with SIGINT's default disposition (env(1) then execs, same PID).
+        if (SigIntIgnored.Value)
+        {
+            args = ["--default-signal=INT", fileName, .. args];
+            fileName = "env";
+        }
+
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardInput = true,
@@ -224,7 +235,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(process) { Name = Path.GetFileName(fileName) };
+        var server = new ServerProcess(process) { Name = serverName };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data, isError: true);
         process.Start();
@@ -341,6 +352,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var stime = long.Parse(fields[15 - 3], CultureInfo.InvariantCulture);
         return TimeSpan.FromSeconds((utime + stime) / (double)ClockTicksPerSecond.Value);
     }
+
+    /// <summary>True if this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status; Linux only).</summary>
+    private static readonly Lazy<bool> SigIntIgnored = new(() =>
+    {
+        const string prefix = "SigIgn:";
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) : null;
+        return line is not null && (Convert.ToUInt64(line[prefix.Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;
+    });
 
     private static readonly Lazy<long> ClockTicksPerSecond = new(() =>
     {
