@@ -55,8 +55,11 @@ public readonly record struct Errno(int Value)
     /// <summary>EINPROGRESS: a non-blocking connect(2) has started; wait for writability.</summary>
     public bool IsInProgress => Value == s_einprogress;
 
-    /// <summary>The errno of the last P/Invoke call on this thread (captured by <c>SetLastError = true</c>).</summary>
-    internal static Errno Last => new(Marshal.GetLastPInvokeError());
+    /// <summary>
+    /// errno, read right after a call that reported failure by its return value. The imports do not use
+    /// <c>SetLastError = true</c>, which costs two extra native calls per call (docs/design.md, "errno").
+    /// </summary>
+    internal static Errno Last => new(Marshal.GetLastSystemError());
 
     /// <summary>The OS's own text for this errno (strerror), e.g. "Address already in use".</summary>
     public string Message => Marshal.GetPInvokeErrorMessage(Value);

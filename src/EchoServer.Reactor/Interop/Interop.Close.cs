@@ -5,7 +5,7 @@ namespace EchoServer.Reactor.Interop;
 internal static partial class Libc
 {
     // int close(int fd);                                                           close(2)
-    [LibraryImport(Name, EntryPoint = "close", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "close")]
     private static partial int close(int fd);
 
     /// <summary>close(2), never retried.</summary>

@@ -7,12 +7,12 @@ internal static unsafe partial class Libc
 {
     // ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags,
     //                  struct sockaddr *src_addr, socklen_t *addrlen);              recvfrom(2)
-    [LibraryImport(Name, EntryPoint = "recvfrom", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "recvfrom")]
     private static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, SockAddr* srcAddr, uint* addrLen);
 
     // ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
     //                const struct sockaddr *dest_addr, socklen_t addrlen);          sendto(2)
-    [LibraryImport(Name, EntryPoint = "sendto", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "sendto")]
     private static partial nint sendto(int fd, byte* buf, nuint len, int flags, SockAddr* destAddr, uint addrLen);
 
     /// <summary>recvfrom(2) of one datagram with its source address, retried on EINTR.</summary>

@@ -51,19 +51,19 @@ internal static class EpollConstants
 internal static unsafe partial class Libc
 {
     // int epoll_create1(int flags);                                                epoll_create1(2)
-    [LibraryImport(Name, EntryPoint = "epoll_create1", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "epoll_create1")]
     private static partial int epoll_create1(int flags);
 
     // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);          epoll_ctl(2)
-    [LibraryImport(Name, EntryPoint = "epoll_ctl", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "epoll_ctl")]
     private static partial int epoll_ctl(int epfd, int op, int fd, void* ev);
 
     // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);   epoll_wait(2)
-    [LibraryImport(Name, EntryPoint = "epoll_wait", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "epoll_wait")]
     private static partial int epoll_wait(int epfd, void* events, int maxEvents, int timeoutMs);
 
     // int eventfd(unsigned int initval, int flags);                                eventfd(2)
-    [LibraryImport(Name, EntryPoint = "eventfd", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "eventfd")]
     private static partial int eventfd(uint initialValue, int flags);
 
     internal static int EpollCreate(out Errno errno)

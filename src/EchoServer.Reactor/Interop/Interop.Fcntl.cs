@@ -19,10 +19,10 @@ internal static partial class Libc
     // declared nint so the whole 8-byte slot is defined (commands taking a pointer read all 8 bytes).
     // (Eight dummies would be wrong: arg would land in the third stack slot.) This is the workaround
     // discussed in dotnet/runtime#48752 for variadic P/Invokes on Apple silicon.
-    [LibraryImport(Name, EntryPoint = "fcntl", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "fcntl")]
     private static partial int fcntl(int fd, int cmd, int arg);
 
-    [LibraryImport(Name, EntryPoint = "fcntl", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "fcntl")]
     private static partial int fcntl_apple_arm64(
         int fd, int cmd, nint x2, nint x3, nint x4, nint x5, nint x6, nint x7, nint arg);
 

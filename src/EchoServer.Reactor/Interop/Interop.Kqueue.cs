@@ -229,22 +229,22 @@ internal sealed record KqueueConstants
 internal static unsafe partial class Libc
 {
     // int kqueue(void);                                                            kqueue(2)
-    [LibraryImport(Name, EntryPoint = "kqueue", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "kqueue")]
     private static partial int kqueue();
 
     // int kevent(int kq, const struct kevent *changelist, int nchanges,
     //            struct kevent *eventlist, int nevents, const struct timespec *timeout);   kevent(2)
     // The pointers are to KEventDarwin on macOS and KEventFreeBsd on FreeBSD (the plain symbol is the
     // FreeBSD 12+ ABI). NetBSD's size_t counts are not supported.
-    [LibraryImport(Name, EntryPoint = "kevent", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "kevent")]
     private static partial int kevent(int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout);
 
     // The same two functions from libkqueue on Linux (KEventDarwin layout), loaded from the path given
-    // to Libkqueue.Load; libkqueue sets the C library's errno, so SetLastError reads it as for libc.
-    [LibraryImport(Libkqueue.Name, EntryPoint = "kqueue", SetLastError = true)]
+    // to Libkqueue.Load; libkqueue sets the C library's errno, read as for libc.
+    [LibraryImport(Libkqueue.Name, EntryPoint = "kqueue")]
     private static partial int libkqueue_kqueue();
 
-    [LibraryImport(Libkqueue.Name, EntryPoint = "kevent", SetLastError = true)]
+    [LibraryImport(Libkqueue.Name, EntryPoint = "kevent")]
     private static partial int libkqueue_kevent(int kq, void* changes, int nchanges, void* events, int nevents, Timespec* timeout);
 
     /// <summary>kqueue(2), then close-on-exec as mio does (kqueue has no CLOEXEC flag on macOS).</summary>

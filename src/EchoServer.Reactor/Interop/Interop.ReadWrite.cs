@@ -6,15 +6,15 @@ namespace EchoServer.Reactor.Interop;
 internal static unsafe partial class Libc
 {
     // ssize_t read(int fd, void *buf, size_t count);                               read(2)
-    [LibraryImport(Name, EntryPoint = "read", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "read")]
     private static partial nint read(int fd, byte* buf, nuint count);
 
     // ssize_t write(int fd, const void *buf, size_t count);                        write(2)
-    [LibraryImport(Name, EntryPoint = "write", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "write")]
     private static partial nint write(int fd, byte* buf, nuint count);
 
     // ssize_t send(int sockfd, const void *buf, size_t len, int flags);            send(2)
-    [LibraryImport(Name, EntryPoint = "send", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "send")]
     private static partial nint send(int fd, byte* buf, nuint len, int flags);
 
     // Linux: MSG_NOSIGNAL per call; macOS: 0 here and SO_NOSIGPIPE on the socket instead.

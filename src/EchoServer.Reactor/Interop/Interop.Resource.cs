@@ -20,11 +20,11 @@ internal struct RLimit
 internal static partial class Libc
 {
     // int getrlimit(int resource, struct rlimit *rlim);                             getrlimit(2)
-    [LibraryImport(Name, EntryPoint = "getrlimit", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "getrlimit")]
     private static partial int getrlimit(int resource, out RLimit limit);
 
     // int setrlimit(int resource, const struct rlimit *rlim);                       setrlimit(2)
-    [LibraryImport(Name, EntryPoint = "setrlimit", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "setrlimit")]
     private static partial int setrlimit(int resource, in RLimit limit);
 
     /// <summary>getrlimit(RLIMIT_NOFILE): the soft limit is one more than the highest descriptor number the process may get.</summary>

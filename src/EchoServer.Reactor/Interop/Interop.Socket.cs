@@ -5,47 +5,47 @@ namespace EchoServer.Reactor.Interop;
 internal static unsafe partial class Libc
 {
     // int socket(int domain, int type, int protocol);                              socket(2)
-    [LibraryImport(Name, EntryPoint = "socket", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "socket")]
     private static partial int socket(int domain, int type, int protocol);
 
     // int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen);
-    [LibraryImport(Name, EntryPoint = "setsockopt", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "setsockopt")]
     private static partial int setsockopt(int fd, int level, int name, void* value, uint length);
 
     // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
-    [LibraryImport(Name, EntryPoint = "getsockopt", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "getsockopt")]
     private static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
 
     // int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);        bind(2)
-    [LibraryImport(Name, EntryPoint = "bind", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "bind")]
     private static partial int bind(int fd, SockAddr* addr, uint length);
 
     // int listen(int sockfd, int backlog);                                         listen(2)
-    [LibraryImport(Name, EntryPoint = "listen", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "listen")]
     private static partial int listen(int fd, int backlog);
 
     // int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);   accept(2), Linux/FreeBSD
-    [LibraryImport(Name, EntryPoint = "accept4", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "accept4")]
     private static partial int accept4(int fd, SockAddr* addr, uint* length, int flags);
 
     // int accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen);           accept(2), macOS
-    [LibraryImport(Name, EntryPoint = "accept", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "accept")]
     private static partial int accept(int fd, SockAddr* addr, uint* length);
 
     // int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen);     connect(2)
-    [LibraryImport(Name, EntryPoint = "connect", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "connect")]
     private static partial int connect(int fd, SockAddr* addr, uint length);
 
     // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);      getsockname(2)
-    [LibraryImport(Name, EntryPoint = "getsockname", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "getsockname")]
     private static partial int getsockname(int fd, SockAddr* addr, uint* length);
 
     // int getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen);      getpeername(2)
-    [LibraryImport(Name, EntryPoint = "getpeername", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "getpeername")]
     private static partial int getpeername(int fd, SockAddr* addr, uint* length);
 
     // int shutdown(int sockfd, int how);                                           shutdown(2)
-    [LibraryImport(Name, EntryPoint = "shutdown", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "shutdown")]
     private static partial int shutdown(int fd, int how);
 
     private static readonly bool s_hasAccept4 = OsConstants.Current.SOCK_NONBLOCK != 0;

@@ -46,7 +46,7 @@ internal sealed record SocketInfoConstants
 internal static unsafe partial class Libc
 {
     // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);      getsockname(2), room for a sockaddr_un
-    [LibraryImport(Name, EntryPoint = "getsockname", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "getsockname")]
     private static partial int getsockname_un(int fd, SockAddrUn* addr, uint* length);
 
     /// <summary>

@@ -6,11 +6,11 @@ internal static unsafe partial class Libc
 {
     // ssize_t splice(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out,
     //                size_t len, unsigned int flags);                               splice(2), Linux only
-    [LibraryImport(Name, EntryPoint = "splice", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "splice")]
     private static partial nint splice(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
 
     // int pipe2(int pipefd[2], int flags);                                          pipe2(2)
-    [LibraryImport(Name, EntryPoint = "pipe2", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "pipe2")]
     private static partial int pipe2(int* pipefd, int flags);
 
     /// <summary>

@@ -163,40 +163,54 @@ internal readonly record struct PathStatus(bool Exists, bool IsSocket, ulong Ino
 internal static unsafe partial class Libc
 {
     // int unlink(const char *pathname);                                            unlink(2)
-    [LibraryImport(Name, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int unlink(string path);
+    [LibraryImport(Name, EntryPoint = "unlink")]
+    private static partial int unlink(byte* path);
 
     // int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);        bind(2), with a sockaddr_un
-    [LibraryImport(Name, EntryPoint = "bind", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "bind")]
     private static partial int bind_un(int fd, SockAddrUn* addr, uint length);
 
     // int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen);     connect(2), with a sockaddr_un
-    [LibraryImport(Name, EntryPoint = "connect", SetLastError = true)]
+    [LibraryImport(Name, EntryPoint = "connect")]
     private static partial int connect_un(int fd, SockAddrUn* addr, uint length);
 
     // int lstat(const char *pathname, struct stat *statbuf);                       lstat(2)
     // Exported by glibc since 2.33 (before that only __lxstat), musl, FreeBSD 12+ (the ino64 layout is the
     // default version) and macOS arm64; macOS x86-64 needs lstat$INODE64 for the 64-bit-inode layout.
-    [LibraryImport(Name, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lstat(string path, byte* statBuffer);
+    [LibraryImport(Name, EntryPoint = "lstat")]
+    private static partial int lstat(byte* path, byte* statBuffer);
 
     // int lstat(const char *pathname, struct stat *statbuf);                       macOS x86-64, 64-bit inodes
-    [LibraryImport(Name, EntryPoint = "lstat$INODE64", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lstat_inode64(string path, byte* statBuffer);
+    [LibraryImport(Name, EntryPoint = "lstat$INODE64")]
+    private static partial int lstat_inode64(byte* path, byte* statBuffer);
 
     // int __lxstat(int ver, const char *pathname, struct stat *statbuf);           glibc < 2.33
-    [LibraryImport(Name, EntryPoint = "__lxstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int __lxstat(int version, string path, byte* statBuffer);
+    [LibraryImport(Name, EntryPoint = "__lxstat")]
+    private static partial int __lxstat(int version, byte* path, byte* statBuffer);
 
     /// <summary>unlink(2), retried on EINTR.</summary>
     internal static Errno Unlink(string path)
     {
-        Errno errno;
-        while (!Completed(unlink(path), out _, out errno))
+        fixed (byte* p = NulTerminatedUtf8(path))
         {
-        }
+            Errno errno;
+            while (!Completed(unlink(p), out _, out errno))
+            {
+            }
 
-        return errno;
+            return errno;
+        }
+    }
+
+    /// <summary>
+    /// A path as the C string the calls take. Marshalled by hand, not by LibraryImport, so that nothing runs
+    /// between the call and the read of errno (docs/design.md, "errno").
+    /// </summary>
+    private static byte[] NulTerminatedUtf8(string path)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+        Encoding.UTF8.GetBytes(path, bytes);
+        return bytes;
     }
 
     internal static Errno Bind(int fd, in SockAddrUn addr, uint length)
@@ -233,8 +247,11 @@ internal static unsafe partial class Libc
         var buffer = stackalloc byte[StatBufferSize];
         new Span<byte>(buffer, StatBufferSize).Clear();
         Errno errno;
-        while (!Completed(CallLStat(path, buffer), out _, out errno))
+        fixed (byte* p = NulTerminatedUtf8(path))
         {
+            while (!Completed(CallLStat(p, buffer), out _, out errno))
+            {
+            }
         }
 
         if (errno.Value != 0)
@@ -256,7 +273,7 @@ internal static unsafe partial class Libc
 
     private static bool s_noLStatSymbol;
 
-    private static int CallLStat(string path, byte* buffer)
+    private static int CallLStat(byte* path, byte* buffer)
     {
         var c = OsConstants.Current;
         if (c.Os == OsFamily.MacOS && RuntimeInformation.ProcessArchitecture is Architecture.X64)
