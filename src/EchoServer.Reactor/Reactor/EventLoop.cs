@@ -190,7 +190,7 @@ public sealed class EventLoop : IDisposable
     public int RunOnce(int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var timeout = _scheduled.Count > 0 ? 0 : MinTimeout(timeoutMs, _timers.MillisecondsUntilNext());
+        var timeout = _scheduled.Count > 0 ? 0 : _timers.Count > 0 ? MinTimeout(timeoutMs, _timers.MillisecondsUntilNext()) : timeoutMs;
         var n = _poller.Wait(_events, timeout);
         NowMs = TimerQueue.NowMs;
         Iterations++;

@@ -19,6 +19,9 @@ internal sealed class TimerQueue
 
     public int Count => _callbacks.Count;
 
+    /// <summary>Heap entries, cancelled ones included; for tests.</summary>
+    internal int HeapCount => _heap.Count;
+
     // Divide, never multiply first: Stopwatch ticks are nanoseconds on Linux, and ticks * 1000 would
     // overflow a long after about 107 days of uptime.
     private static readonly long s_ticksPerMs = Math.Max(1, Stopwatch.Frequency / 1000);
@@ -41,7 +44,21 @@ internal sealed class TimerQueue
         return new TimerId(id);
     }
 
-    public bool Cancel(TimerId timer) => _callbacks.Remove(timer.Id);
+    public bool Cancel(TimerId timer)
+    {
+        if (!_callbacks.Remove(timer.Id))
+        {
+            return false;
+        }
+
+        if (_callbacks.Count == 0)
+        {
+            // No live timer: drop the cancelled entries now, since the loop skips the heap while Count is 0.
+            _heap.Clear();
+        }
+
+        return true;
+    }
 
     /// <summary>Milliseconds until the earliest live deadline (0 if due), or -1 with none.</summary>
     public int MillisecondsUntilNext()
