@@ -266,6 +266,135 @@ public abstract class PollerContractTests : IDisposable
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable), new ExpectedEvent(WakerToken, Readiness.Readable));
     }
 
+    // ---- level-triggered registrations (Interest.LevelTriggered) --------------------------------------
+
+    [Fact]
+    public void Level_triggered_readable_is_reported_on_every_wait_while_data_remains_and_not_after_it_is_drained()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | Interest.LevelTriggered);
+        ExpectNoEvents(Poller, T1);
+
+        Loopback.WriteAll(pair.Peer, "abc"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+
+        // Nothing changed, but the data is still there: reported again (edge-triggered would stay quiet).
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        pair.Accepted.Read(new byte[1], out _).Should().Be(1, "a partial read leaves data behind");
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out var errno).Should().Equal("bc"u8.ToArray());
+        errno.IsWouldBlock.Should().BeTrue();
+        ExpectNoEvents(Poller, T1);
+    }
+
+    [Fact]
+    public void Level_triggered_end_of_stream_is_reported_until_read_interest_is_dropped()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | Interest.LevelTriggered);
+        pair.Peer.ShutdownWrite().Should().Be(Errno.None);
+
+        // The owner cannot act on an end of stream it has already read: it keeps being told until it drops the interest.
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
+        pair.Accepted.Read(new byte[16], out _).Should().Be(0);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.ReadClosed));
+
+        // Writable only, level: reported while the send buffer has room, never readable or read-closed again.
+        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Writable | Interest.LevelTriggered);
+        var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable));
+        seen.AddRange(ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable)));
+        seen.Where(e => e.Token == T2).Should().OnlyContain(e => (e.Readiness & (Readiness.Readable | Readiness.ReadClosed)) == 0);
+        seen.Should().NotContain(e => e.Token == T1);
+    }
+
+    [Fact]
+    public void Reregister_switches_between_edge_and_level_without_losing_readiness()
+    {
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Loopback.WriteAll(pair.Peer, "unread"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        ExpectNoEvents(Poller, T1);
+
+        // Edge -> level: the unread data is reported, and again on the next wait.
+        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Readable | Interest.LevelTriggered);
+        ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
+        ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
+
+        // Level -> edge: the switch re-arms it, so the data still there is reported once, then nothing until new data.
+        Poller.Reregister(pair.Accepted.Fd, T3, Interest.Readable);
+        ExpectEvents(Poller, new ExpectedEvent(T3, Readiness.Readable));
+        ExpectNoEvents(Poller);
+        Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Should().Equal("unread"u8.ToArray());
+        Loopback.WriteAll(pair.Peer, "x"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T3, Readiness.Readable));
+        ExpectNoEvents(Poller);
+    }
+
+    [Fact]
+    public void Level_triggered_writable_stops_while_the_send_buffer_is_full_and_resumes_when_it_drains()
+    {
+        var pair = Own(SystemPeerPair.Open());
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable | Interest.LevelTriggered);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+
+        var chunk = new byte[64 * 1024];
+        long total = 0;
+        Errno errno;
+        while (true)
+        {
+            var n = pair.Accepted.Write(chunk, out errno);
+            if (n < 0)
+            {
+                break;
+            }
+
+            total += n;
+            total.Should().BeLessThan(256L * 1024 * 1024, "a non-blocking socket must fill up and report EAGAIN");
+        }
+
+        errno.IsWouldBlock.Should().BeTrue();
+        ExpectNoEvents(Poller, T1);
+
+        long received = 0;
+        var reader = OtherThread.Start(() =>
+        {
+            var buffer = new byte[256 * 1024];
+            while (received < total)
+            {
+                var n = pair.Peer.Receive(buffer);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received += n;
+            }
+        });
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+        reader.Join();
+        received.Should().Be(total);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+    }
+
+    [Fact]
+    public void Level_triggered_alone_or_an_unknown_flag_is_not_an_interest()
+    {
+        var pair = OpenPair();
+        var act = () => Poller.Register(pair.Accepted.Fd, T1, Interest.LevelTriggered);
+        act.Should().Throw<ArgumentException>();
+
+        act = () => Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | (Interest)0x80);
+        act.Should().Throw<ArgumentException>();
+
+        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        act = () => Poller.Reregister(pair.Accepted.Fd, T1, Interest.LevelTriggered);
+        act.Should().Throw<ArgumentException>();
+    }
+
     // ---- tcp_listener.rs / tcp.rs / regressions.rs --------------------------------------------------
 
     [Fact]

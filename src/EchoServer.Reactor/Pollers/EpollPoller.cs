@@ -5,8 +5,9 @@ using static EchoServer.Reactor.Interop.EpollConstants;
 namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
-/// The Linux backend: one epoll instance, every fd registered edge-triggered (EPOLLET) with
-/// EPOLLRDHUP so a peer's half-close is reported. See <see cref="IPoller"/> for the contract.
+/// The Linux backend: one epoll instance, every fd registered edge-triggered (EPOLLET) unless its interest
+/// says <see cref="Interest.LevelTriggered"/>, with EPOLLRDHUP so a peer's half-close is reported. See
+/// <see cref="IPoller"/> for the contract (EPOLL_CTL_MOD re-polls the fd, so a mode switch loses no edge).
 /// </summary>
 internal sealed unsafe class EpollPoller : IPoller
 {
@@ -132,7 +133,7 @@ internal sealed unsafe class EpollPoller : IPoller
 
     internal static uint ToEpollEvents(Interest interest)
     {
-        var events = EPOLLET;
+        var events = (interest & Interest.LevelTriggered) != 0 ? 0u : EPOLLET;
         if ((interest & Interest.Readable) != 0)
         {
             events |= EPOLLIN | EPOLLRDHUP;
@@ -150,10 +151,7 @@ internal sealed unsafe class EpollPoller : IPoller
     {
         // After Dispose the epoll fd number may already belong to another file (even another poller).
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
-        if ((interest & Interest.ReadWrite) == 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");
-        }
+        InterestCheck.ThrowIfInvalid(interest);
 
         var errno = Libc.EpollCtl(_queue.Fd, op, fd, ToEpollEvents(interest), token.Value);
         if (errno.Value != 0)

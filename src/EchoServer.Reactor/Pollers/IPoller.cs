@@ -1,7 +1,7 @@
 namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
-/// An OS readiness queue, edge-triggered: epoll on Linux, kqueue on macOS/FreeBSD (and, for testing, on Linux
+/// An OS readiness queue, edge-triggered by default: epoll on Linux, kqueue on macOS/FreeBSD (and, for testing, on Linux
 /// over libkqueue: <see cref="PollerFactory.UseLibkqueue"/>).
 /// </summary>
 /// <remarks>
@@ -9,6 +9,12 @@ namespace EchoServer.Reactor.Pollers;
 /// <list type="bullet">
 /// <item>Edge-triggered: after a readiness event the owner must read (or write, or accept) until the
 /// call returns EAGAIN. Until then there is no guarantee of another event.</item>
+/// <item>Level-triggered, where the interest includes <see cref="Interest.LevelTriggered"/> (opt-in, per
+/// registration): every wait reports the fd while the condition holds, so the owner may stop after one
+/// operation and is told again. It must therefore drop interest it cannot act on (Writable with nothing
+/// to write, Readable after end of stream or while it will not read), or every wait returns at once.
+/// <see cref="Reregister"/> may switch a registration between the two modes; a switch re-arms it, so a
+/// condition that already holds is reported by the next wait (no edge is lost in the switch).</item>
 /// <item>Events may be spurious: an operation may still return EAGAIN. Treat that as "wait again".</item>
 /// <item>Closed and error flags are hints; the next read or write is authoritative. (Except kqueue over
 /// libkqueue on Linux, which clears the socket error it reports: docs/design.md, "kqueue over libkqueue".)</item>

@@ -6,8 +6,9 @@ namespace EchoServer.Reactor.Pollers;
 /// <summary>
 /// The macOS and FreeBSD backend (and, for testing it on Linux, the same code over libkqueue: see
 /// <see cref="PollerFactory.UseLibkqueue"/>): one kqueue, each registered fd holding an <c>EVFILT_READ</c> and/or
-/// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered). See <see cref="IPoller"/>
-/// for the contract; readiness is derived as in mio's <c>src/sys/unix/selector/kqueue.rs</c>.
+/// an <c>EVFILT_WRITE</c> filter added with <c>EV_CLEAR</c> (edge-triggered), or without it where the interest says
+/// <see cref="Interest.LevelTriggered"/>. See <see cref="IPoller"/> for the contract; readiness is derived as in
+/// mio's <c>src/sys/unix/selector/kqueue.rs</c>.
 /// </summary>
 /// <remarks>
 /// <para>kqueue reports each filter as its own event, so one fd registered for both directions may
@@ -15,13 +16,17 @@ namespace EchoServer.Reactor.Pollers;
 /// <para>Changes are applied at once, in their own <c>kevent()</c> call, not batched into the next wait, and
 /// registered fds are tracked so a double registration fails with EEXIST as on epoll: docs/design.md,
 /// "kqueue: changes applied at once, not batched".</para>
+/// <para>EV_CLEAR is fixed when a filter is added (kernels keep the first registration's; libkqueue refuses an EV_ADD
+/// without it on an existing socket filter), so a reregistration that involves level-triggered interest deletes
+/// both filters and adds the wanted ones afresh, in the same <c>kevent()</c> call; a fresh filter reports a
+/// condition that already holds.</para>
 /// </remarks>
 internal sealed unsafe class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
     private readonly bool _wide;
     private readonly KernelQueue _queue;
-    private readonly HashSet<int> _registered = [];
+    private readonly Dictionary<int, bool> _registered = []; // fd -> level-triggered
     private readonly Lock _lock = new();
     private long _nextWakerIdent;
 
@@ -60,61 +65,68 @@ internal sealed unsafe class KqueuePoller : IPoller
     /// <inheritdoc/>
     public void Register(int fd, Token token, Interest interest)
     {
-        ValidateInterest(interest);
+        InterestCheck.ThrowIfInvalid(interest);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
-            if (_registered.Contains(fd))
+            if (_registered.ContainsKey(fd))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.EEXIST));
             }
 
-            var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
+            var add = AddFlags(interest);
             var none = (ushort)0;
             var errno = ApplyFd(
                 fd,
                 token,
                 (interest & Interest.Writable) != 0 ? add : none,
                 (interest & Interest.Readable) != 0 ? add : none,
+                deleteFirst: false,
                 ignoreEnoent: false);
             if (errno.Value != 0)
             {
                 // One filter may have been added before the other failed; take it back (best effort).
                 var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
-                _ = ApplyFd(fd, token, delete, delete, ignoreEnoent: true);
+                _ = ApplyFd(fd, token, delete, delete, deleteFirst: false, ignoreEnoent: true);
                 throw new SyscallException("kevent(EV_ADD)", errno);
             }
 
-            _registered.Add(fd);
+            _registered.Add(fd, (interest & Interest.LevelTriggered) != 0);
         }
     }
 
     /// <inheritdoc/>
     public void Reregister(int fd, Token token, Interest interest)
     {
-        ValidateInterest(interest);
+        InterestCheck.ThrowIfInvalid(interest);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
-            if (!_registered.Contains(fd))
+            if (!_registered.TryGetValue(fd, out var wasLevel))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
             }
 
             // Wanted filters are (re)added with the new token; unwanted ones deleted. Deleting a filter
             // that was never added gives ENOENT, which is what we asked for anyway (mio ignores it too).
-            var add = (ushort)(_k.EV_ADD | _k.EV_CLEAR | _k.EV_RECEIPT);
-            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            // Level-triggered on either side: delete both first, as EV_CLEAR is fixed at EV_ADD (type remarks).
+            var level = (interest & Interest.LevelTriggered) != 0;
+            var deleteFirst = level || wasLevel;
+            var add = AddFlags(interest);
+            var drop = deleteFirst ? (ushort)0 : (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
             var errno = ApplyFd(
                 fd,
                 token,
-                (interest & Interest.Writable) != 0 ? add : delete,
-                (interest & Interest.Readable) != 0 ? add : delete,
+                (interest & Interest.Writable) != 0 ? add : drop,
+                (interest & Interest.Readable) != 0 ? add : drop,
+                deleteFirst,
                 ignoreEnoent: true);
             if (errno.Value != 0)
             {
                 throw new SyscallException("kevent(EV_ADD)", errno);
             }
+
+            _registered[fd] = level;
         }
     }
 
@@ -131,7 +143,7 @@ internal sealed unsafe class KqueuePoller : IPoller
 
             // Both filters, though only one may exist: ENOENT for the other is expected.
             var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
-            var errno = ApplyFd(fd, default, delete, delete, ignoreEnoent: true);
+            var errno = ApplyFd(fd, default, delete, delete, deleteFirst: false, ignoreEnoent: true);
             if (errno.Value != 0)
             {
                 throw new SyscallException("kevent(EV_DELETE)", errno);
@@ -240,13 +252,9 @@ internal sealed unsafe class KqueuePoller : IPoller
         return r;
     }
 
-    private static void ValidateInterest(Interest interest)
-    {
-        if ((interest & Interest.ReadWrite) == 0 || (interest & ~Interest.ReadWrite) != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(interest), interest, "An interest must name Readable, Writable or both.");
-        }
-    }
+    /// <summary>EV_ADD for this interest's filters: with EV_CLEAR (edge-triggered) unless it asks for level-triggered.</summary>
+    private ushort AddFlags(Interest interest) =>
+        (ushort)(_k.EV_ADD | _k.EV_RECEIPT | ((interest & Interest.LevelTriggered) != 0 ? 0 : _k.EV_CLEAR));
 
     private int Convert<TEvent>(TEvent* native, int n, Span<PollEvent> events)
         where TEvent : unmanaged, IKEvent<TEvent>
@@ -262,19 +270,26 @@ internal sealed unsafe class KqueuePoller : IPoller
 
     // Applies the write-filter change, then the read-filter change (mio's order) for one fd in a
     // single kevent() call with EV_RECEIPT, and reads back each change's receipt. A zero flags value
-    // skips that filter.
-    private Errno ApplyFd(int fd, Token token, ushort writeFlags, ushort readFlags, bool ignoreEnoent)
+    // skips that filter. deleteFirst puts a delete of both filters before them (ENOENT must then be ignored).
+    private Errno ApplyFd(int fd, Token token, ushort writeFlags, ushort readFlags, bool deleteFirst, bool ignoreEnoent)
     {
         return _wide
-            ? ApplyFd<KEventFreeBsd>(fd, token, writeFlags, readFlags, ignoreEnoent)
-            : ApplyFd<KEventDarwin>(fd, token, writeFlags, readFlags, ignoreEnoent);
+            ? ApplyFd<KEventFreeBsd>(fd, token, writeFlags, readFlags, deleteFirst, ignoreEnoent)
+            : ApplyFd<KEventDarwin>(fd, token, writeFlags, readFlags, deleteFirst, ignoreEnoent);
     }
 
-    private Errno ApplyFd<TEvent>(int fd, Token token, ushort writeFlags, ushort readFlags, bool ignoreEnoent)
+    private Errno ApplyFd<TEvent>(int fd, Token token, ushort writeFlags, ushort readFlags, bool deleteFirst, bool ignoreEnoent)
         where TEvent : unmanaged, IKEvent<TEvent>
     {
-        var changes = stackalloc TEvent[2];
+        var changes = stackalloc TEvent[4];
         var n = 0;
+        if (deleteFirst)
+        {
+            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, delete, 0, token.Value);
+            changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, delete, 0, token.Value);
+        }
+
         if (writeFlags != 0)
         {
             changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, writeFlags, 0, token.Value);
