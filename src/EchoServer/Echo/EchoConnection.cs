@@ -6,7 +6,8 @@ namespace EchoServer.Echo;
 
 /// <summary>
 /// One client (RFC 862): every byte read is written back, in order. Registered once for
-/// readable and writable, edge-triggered, so the steady state makes no epoll_ctl calls.
+/// readable and writable, edge-triggered, so the steady state makes no epoll_ctl calls (splice mode
+/// has its own registration, below).
 /// </summary>
 /// <remarks>
 /// <para>Per wakeup: first flush what is owed, then read and echo until the kernel has no more data
@@ -17,7 +18,10 @@ namespace EchoServer.Echo;
 /// <para>On Linux a connection whose reads are large echoes through the loop's pipe with splice(2)
 /// instead (<see cref="LoopPipes"/>): socket → pipe → the same socket, the bytes never in user space.
 /// A tail the socket refuses stays in the pipe, which the connection then keeps as its owed output,
-/// under the same rules and bound. docs/design.md, "Zero-copy echo".</para>
+/// under the same rules and bound. In that mode the connection is registered level-triggered, for
+/// Readable while it owes nothing and for Writable only while it owes, and takes one splice per report
+/// (a short splice does not prove the socket drained, so edge-triggered it would need an EAGAIN probe
+/// every wakeup). docs/design.md, "Zero-copy echo".</para>
 /// <para>After the client's FIN, everything still owed is sent and then the socket is closed.</para>
 /// <para>An idle connection is one 56-byte object: the socket is held as a bare fd, the token is passed
 /// in by the loop, the drain finds connections through the loop's registrations, owed output is
@@ -74,6 +78,12 @@ internal sealed class EchoConnection : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
+        if (_splicing)
+        {
+            OnSpliceReady(eventLoop, token, readiness);
+            return;
+        }
+
         var flushed = _owed is not null;
         if (flushed)
         {
@@ -97,7 +107,7 @@ internal sealed class EchoConnection : IReadinessHandler
         if (!_peerFinished && (_readPaused || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0))
         {
             _readPaused = false;
-            if (!ReadAndEcho(eventLoop, token, readiness, flushed))
+            if (!ReadAndEcho(eventLoop, token, readiness))
             {
                 return;
             }
@@ -115,29 +125,40 @@ internal sealed class EchoConnection : IReadinessHandler
     /// <summary>The loop time (<see cref="EventLoop.NowMs"/>) of the last read or write.</summary>
     public long LastActivityMs => _lastActivityMs;
 
-    /// <returns>False if the connection was closed.</returns>
-    /// <param name="eventLoop">The loop.</param>
-    /// <param name="token">This connection's token.</param>
-    /// <param name="readiness">What the poller reported.</param>
-    /// <param name="afterFlush">True if this wakeup first sent owed bytes (then little new input says nothing about message size).</param>
-    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness, bool afterFlush)
-    {
-        // Reads are capped at --max-pending-bytes, so what one read leaves unsent never exceeds the bound.
-        var buffer = _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
+    /// <summary>Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the bound.</summary>
+    private Span<byte> ReadSpan => _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
 
+    /// <summary>The read/write path: read and echo until drained, the budget is spent, or bytes are owed.</summary>
+    /// <returns>False if the connection was closed.</returns>
+    private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness)
+    {
+        var buffer = ReadSpan;
         var received = 0;
         for (var reads = 0; reads < _context.Options.ReadsPerWakeup; reads++)
         {
-            var step = _splicing ? SpliceOnce(eventLoop, token, buffer, readiness, ref received) : ReadOnce(eventLoop, token, buffer, readiness, ref received);
-            if (step != Step.Again)
+            var step = ReadOnce(eventLoop, token, buffer, readiness, ref received);
+            if (step == Step.Again)
             {
-                if (step == Step.Done)
-                {
-                    ChooseMode(received, afterFlush);
-                }
-
-                return step == Step.Done;
+                continue;
             }
+
+            if (step == Step.Closed)
+            {
+                return false;
+            }
+
+            if (received >= _context.Options.SpliceThresholdBytes && EnterSplice(eventLoop, token))
+            {
+                return !_closed;
+            }
+
+            if (step == Step.Splice)
+            {
+                // It stopped at a large read to switch, but no pipe can be had: still edge-triggered, so come back for the rest.
+                eventLoop.Schedule(token, readiness | Readiness.Readable);
+            }
+
+            return true;
         }
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
@@ -147,24 +168,91 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>
-    /// Chooses how the next wakeup takes its input, from what this whole wakeup brought: splice after at
-    /// least the threshold, read/write again after less than a quarter of it. Judged on the wakeup, not
-    /// one read, and with that gap between the two bounds, because in a bulk stream a wakeup often finds
-    /// only the first segments of a large write (or, after a full echo, what arrived meanwhile), and
-    /// switching to read/write on that copies the next large read through user space. A wakeup that
-    /// brought nothing (its edge announced bytes an earlier wakeup took), or first flushed owed bytes
-    /// (its input is only what came during the wait), leaves the mode as it is.
+    /// A wakeup that brought at least the splice threshold switches the connection to splice: registered
+    /// level-triggered from now on, for what it can act on (<see cref="SpliceInterest"/>). Not after an
+    /// end of stream (the connection is about to close), nor while no pipe can be had.
     /// </summary>
-    private void ChooseMode(int received, bool afterFlush)
+    /// <returns>True if it switched (or was closed trying: the caller checks <see cref="_closed"/>).</returns>
+    private bool EnterSplice(EventLoop eventLoop, Token token)
     {
-        var threshold = _context.Options.SpliceThresholdBytes;
-        if (received >= threshold)
+        if (_peerFinished || _context.Pipes?.LoopPipe(eventLoop.NowMs) is null)
         {
-            _splicing = _context.Pipes is not null;
+            return false;
         }
-        else if (received > 0 && received < threshold / 4 && !afterFlush)
+
+        _splicing = true;
+        Reregister(eventLoop, token, SpliceInterest);
+        return true;
+    }
+
+    /// <summary>Splice mode's registration: Readable while nothing is owed; Writable only while owed, so a client that does not read pushes back.</summary>
+    private Interest SpliceInterest => _owed is null ? Interest.Readable | Interest.LevelTriggered : Interest.Writable | Interest.LevelTriggered;
+
+    /// <summary>
+    /// A report for a splicing connection, level-triggered: flush what is owed, then one splice in (and out until the
+    /// pipe is empty or the socket refuses). No EAGAIN probe: if input remains, the next wait reports it again.
+    /// </summary>
+    /// <remarks>
+    /// <para>The registration changes only when what is owed does (Readable ↔ Writable) or the mode does, so a
+    /// steady stream makes no epoll_ctl calls. After owed bytes are flushed, one splice in follows at once
+    /// (the client likely sent more while it was not read), as in the referee's c-splice.</para>
+    /// <para>Back to read/write, after a report that brought less than a quarter of the splice threshold. Judged with a
+    /// gap between the two bounds, because in a bulk stream a report often finds only the first segments of a
+    /// large write; a report that first flushed owed bytes (its input is only what came meanwhile) or brought
+    /// nothing leaves the mode as it is.</para>
+    /// </remarks>
+    private void OnSpliceReady(EventLoop eventLoop, Token token, Readiness readiness)
+    {
+        var owedBefore = _owed is not null; // as registered: Writable while owed, else Readable
+        if (owedBefore)
+        {
+            if (!Flush(eventLoop, token) || _owed is not null)
+            {
+                return; // closed, or the socket still refuses: reported again when it has room
+            }
+        }
+
+        var received = 0;
+        if (SpliceOnce(eventLoop, token, ReadSpan, readiness, ref received) == Step.Closed)
+        {
+            return;
+        }
+
+        if (_peerFinished)
+        {
+            // End of stream is read only with nothing owed: done (level-triggered, it would be reported again and again).
+            Close(eventLoop, token, CloseReason.ClientFinished);
+            return;
+        }
+
+        if (received > 0 && received < _context.Options.SpliceThresholdBytes / 4 && !owedBefore)
         {
             _splicing = false;
+        }
+
+        if (!_splicing)
+        {
+            // Back to the edge-triggered registration; the switch re-arms it, so input already waiting is reported.
+            _readPaused = _owed is not null;
+            Reregister(eventLoop, token, Interest.ReadWrite);
+        }
+        else if ((_owed is not null) != owedBefore)
+        {
+            Reregister(eventLoop, token, SpliceInterest);
+        }
+    }
+
+    /// <summary>Changes the connection's interest; if the poller refuses, closes the connection.</summary>
+    private void Reregister(EventLoop eventLoop, Token token, Interest interest)
+    {
+        try
+        {
+            eventLoop.Reregister(token, interest);
+            _context.Counters.Reregistrations++;
+        }
+        catch (SyscallException ex)
+        {
+            CloseOnError(eventLoop, token, ex.Errno);
         }
     }
 
@@ -175,6 +263,9 @@ internal sealed class EchoConnection : IReadinessHandler
 
         /// <summary>Stop reading for this wakeup (drained, end of stream, or bytes owed).</summary>
         Done,
+
+        /// <summary>A large read, all echoed: stop, to take the rest through the pipe (if one can be had).</summary>
+        Splice,
 
         /// <summary>The connection was closed.</summary>
         Closed,
@@ -202,13 +293,6 @@ internal sealed class EchoConnection : IReadinessHandler
             }
 
             counters.BytesSent += written;
-
-            // A large read: the rest of this wakeup's input goes through the pipe instead.
-            if (n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null)
-            {
-                _splicing = true;
-            }
-
             if (written < n)
             {
                 // Keep only the tail the kernel did not take, and stop reading until it has gone out.
@@ -223,7 +307,13 @@ internal sealed class EchoConnection : IReadinessHandler
             // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
             // first and leaves the end of stream for a read no new edge will prompt.
             var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
-            return n < buffer.Length && shortReadDrains ? Step.Done : Step.Again;
+            if (n < buffer.Length && shortReadDrains)
+            {
+                return Step.Done;
+            }
+
+            // A large read: the rest of this wakeup's input goes through the pipe instead.
+            return n >= _context.Options.SpliceThresholdBytes && _context.Pipes is not null ? Step.Splice : Step.Again;
         }
 
         if (n == 0)
@@ -236,8 +326,8 @@ internal sealed class EchoConnection : IReadinessHandler
 
     /// <summary>One splice(2) from the socket into the loop pipe and back out to the socket.</summary>
     /// <remarks>
-    /// A short splice does not mean the socket is drained (the pipe can run out of slots first), so in this
-    /// mode input is taken until EAGAIN. The loop pipe is empty on entry, so EAGAIN means the socket's.
+    /// The loop pipe is empty on entry, so EAGAIN means the socket's. Where no pipe can be had or the socket
+    /// cannot be spliced, it leaves splice mode (returning <see cref="Step.Again"/> with nothing read).
     /// </remarks>
     private Step SpliceOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
     {

@@ -21,6 +21,9 @@ internal sealed class EchoCounters
     /// <summary>Of <see cref="BytesReceived"/>, the bytes that came in through splice(2) (zero-copy echo).</summary>
     public long BytesSpliced { get; set; }
 
+    /// <summary>Interest changes of connections (epoll_ctl MOD): splice mode's level-triggered registration and its switches.</summary>
+    public long Reregistrations { get; set; }
+
     public long Closed(CloseReason reason) => Volatile.Read(ref _closed[(int)reason]);
 
     public void CountClose(CloseReason reason) => _closed[(int)reason]++;
