@@ -74,24 +74,7 @@ public sealed class ZeroCopyTests
         using var socket = await ConnectNotReadingAsync(server.Port);
 
         // Send until the kernel takes no more: the server has stopped reading and owes at most maxPending.
-        socket.Blocking = false;
-        var sent = 0;
-        var stalled = 0;
-        while (sent < Data.Length && stalled < 30)
-        {
-            var n = socket.Send(Data, sent, Math.Min(64 * 1024, Data.Length - sent), SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock)
-            {
-                stalled++;
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-                continue;
-            }
-
-            error.Should().Be(SocketError.Success);
-            stalled = 0;
-            sent += n;
-        }
-
+        var sent = await SendUntilStalledAsync(socket);
         sent.Should().BeLessThan(Data.Length, "flow control must stop a client that does not read");
         var (received, echoed, pipes, spliced) = server.OnLoop(s =>
             (s.Context.Counters.BytesReceived, s.Context.Counters.BytesSent, s.Context.Pipes!.OpenPipes, s.Context.Counters.BytesSpliced));
@@ -152,22 +135,7 @@ public sealed class ZeroCopyTests
         SkipUnlessSplice();
         using var server = new InProcessServer(new EchoOptions { ShutdownTimeout = TimeSpan.FromSeconds(30) });
         using var socket = await ConnectNotReadingAsync(server.Port);
-        socket.Blocking = false;
-        var sent = 0;
-        for (var stalled = 0; sent < Data.Length && stalled < 30;)
-        {
-            var n = socket.Send(Data, sent, Math.Min(64 * 1024, Data.Length - sent), SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock)
-            {
-                stalled++;
-                await Task.Delay(20, TestContext.Current.CancellationToken);
-                continue;
-            }
-
-            stalled = 0;
-            sent += n;
-        }
-
+        var sent = await SendUntilStalledAsync(socket);
         server.OnLoop(s => s.Context.Pipes!.OpenPipes).Should().Be(2, "the connection owes bytes held in its pipe");
         server.Loop.Post(_ => server.Service.BeginDrain());
 
@@ -176,6 +144,141 @@ public sealed class ZeroCopyTests
         var back = await Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
         back.Length.Should().Be(sent);
         back.AsSpan().SequenceEqual(Data.AsSpan(0, sent)).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_stalled_splicing_connection_waits_without_spinning_then_completes_when_the_client_reads()
+    {
+        // Level-triggered while splicing: a connection that owes bytes must drop read interest, or the input its
+        // client keeps sending would be reported on every wait, unread (a busy loop).
+        SkipUnlessSplice();
+        const int maxPending = 64 * 1024;
+        using var server = new InProcessServer(new EchoOptions { MaxPendingBytes = maxPending });
+        using var socket = await ConnectNotReadingAsync(server.Port);
+        var sent = await SendUntilStalledAsync(socket);
+
+        var (splicing, owes, received, echoed) = server.OnLoop(s =>
+        {
+            var connection = TheConnection(s);
+            return (connection.Splicing, !connection.OwesNothing, s.Context.Counters.BytesReceived, s.Context.Counters.BytesSent);
+        });
+        splicing.Should().BeTrue("64 KiB writes switch the connection to splice");
+        owes.Should().BeTrue("the client does not read, so the server owes what its socket refused");
+        (received - echoed).Should().BeInRange(1, maxPending);
+
+        await ExpectTheLoopIdleAsync(server);
+
+        // The client reads from now on and sends the rest: every byte comes back, in order, and the counters are exact.
+        socket.Blocking = true;
+        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(60));
+        for (var offset = sent; offset < Data.Length; offset += 64 * 1024)
+        {
+            await Client.SendAllAsync(socket, Data.AsMemory(offset, Math.Min(64 * 1024, Data.Length - offset)));
+        }
+
+        socket.Shutdown(SocketShutdown.Send);
+        var back = await reading;
+        back.Length.Should().Be(Data.Length);
+        back.AsSpan().SequenceEqual(Data).Should().BeTrue("the echo must equal what was sent, in order");
+        await WaitForClosedAsync(server);
+        server.OnLoop(s => (s.Context.Counters.BytesReceived, s.Context.Counters.BytesSent)).Should().Be((Data.Length, Data.Length));
+    }
+
+    [Fact]
+    public async Task A_half_close_while_a_splicing_connection_owes_is_not_spun_on_and_ends_after_the_echo()
+    {
+        SkipUnlessSplice();
+        using var server = new InProcessServer();
+        using var socket = await ConnectNotReadingAsync(server.Port);
+        var sent = await SendUntilStalledAsync(socket);
+        server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue();
+
+        // The FIN waits behind unread input; the server, not reading while it owes, must not be woken for it.
+        socket.Shutdown(SocketShutdown.Send);
+        await ExpectTheLoopIdleAsync(server);
+        server.OnLoop(s => s.Context.Counters.Active).Should().Be(1, "the connection still owes its echo");
+
+        socket.Blocking = true;
+        var back = await Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        back.Length.Should().Be(sent);
+        back.AsSpan().SequenceEqual(Data.AsSpan(0, sent)).Should().BeTrue("the echo must equal what was sent, in order");
+        await WaitForClosedAsync(server);
+        server.OnLoop(s => s.Context.Counters.Closed(CloseReason.ClientFinished)).Should().Be(1);
+        server.OnLoop(s => s.Context.Counters.BytesSent).Should().Be(sent);
+    }
+
+    [Fact]
+    public async Task A_connection_switches_between_splice_and_read_write_and_back_with_an_exact_echo()
+    {
+        SkipUnlessSplice();
+        using var server = new InProcessServer();
+        using var socket = await ConnectAsync(server.Port);
+        var expected = new MemoryStream();
+
+        await EchoRoundAsync(Data.AsMemory(0, 1024 * 1024));
+        server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue("large writes switch to splice");
+
+        for (var i = 0; i < 20; i++)
+        {
+            await EchoRoundAsync(Data.AsMemory(1024 * 1024 + (i * 64), 64));
+        }
+
+        server.OnLoop(s => TheConnection(s).Splicing).Should().BeFalse("small messages switch back to read/write");
+
+        await EchoRoundAsync(Data.AsMemory(2 * 1024 * 1024, 1024 * 1024));
+        server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue("large writes switch to splice again");
+        await EchoRoundAsync(Data.AsMemory(4 * 1024 * 1024, 100));
+
+        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        socket.Shutdown(SocketShutdown.Send);
+        (await reading).Should().BeEmpty();
+        await WaitForClosedAsync(server);
+        var (received, sent, spliced) = server.OnLoop(s => (s.Context.Counters.BytesReceived, s.Context.Counters.BytesSent, s.Context.Counters.BytesSpliced));
+        received.Should().Be(expected.Length);
+        sent.Should().Be(expected.Length);
+        spliced.Should().BeGreaterThan(1024 * 1024, "both large rounds were (mostly) spliced").And.BeLessThan(expected.Length);
+
+        async Task EchoRoundAsync(ReadOnlyMemory<byte> data)
+        {
+            var echo = Client.ReadExactlyAsync(socket, data.Length);
+            for (var offset = 0; offset < data.Length; offset += 64 * 1024)
+            {
+                await Client.SendAllAsync(socket, data.Slice(offset, Math.Min(64 * 1024, data.Length - offset)));
+            }
+
+            (await echo).AsSpan().SequenceEqual(data.Span).Should().BeTrue("the echo must equal what was sent, in order");
+            expected.Write(data.Span);
+        }
+    }
+
+    [Fact]
+    public async Task A_steady_spliced_stream_changes_no_registration_per_report()
+    {
+        // 64 KiB round trips: the client always reads, so nothing is ever owed and the level-triggered
+        // registration made when the connection switched to splice is the only change.
+        SkipUnlessSplice();
+        using var server = new InProcessServer();
+        using var socket = await ConnectAsync(server.Port);
+        const int rounds = 200;
+        var message = Data.AsMemory(0, 64 * 1024);
+        await RoundTripAsync();
+        var (changesBefore, eventsBefore) = server.OnLoop(s => (s.Context.Counters.Reregistrations, s.Loop.EventsDispatched));
+        for (var i = 0; i < rounds; i++)
+        {
+            await RoundTripAsync();
+        }
+
+        var (changes, events, splicing) = server.OnLoop(s => (s.Context.Counters.Reregistrations, s.Loop.EventsDispatched, TheConnection(s).Splicing));
+        splicing.Should().BeTrue();
+        (events - eventsBefore).Should().BeGreaterThanOrEqualTo(rounds, "every round is at least one report");
+        (changes - changesBefore).Should().BeLessThan(rounds / 10, "epoll_ctl only when the mode or what is owed changes, not per report");
+
+        async Task RoundTripAsync()
+        {
+            var echo = Client.ReadExactlyAsync(socket, message.Length);
+            await Client.SendAllAsync(socket, message);
+            (await echo).AsSpan().SequenceEqual(message.Span).Should().BeTrue();
+        }
     }
 
     private static async Task<byte[]> EchoWithHalfCloseAsync(int port, ReadOnlyMemory<byte> data)
@@ -211,6 +314,47 @@ public sealed class ZeroCopyTests
             throw;
         }
     }
+
+    /// <summary>Sends from <see cref="Data"/> without blocking until the kernel takes no more for a while (the server stopped reading).</summary>
+    /// <returns>How many bytes were sent; the socket is left non-blocking.</returns>
+    private static async Task<int> SendUntilStalledAsync(Socket socket)
+    {
+        socket.Blocking = false;
+        var sent = 0;
+        for (var stalled = 0; sent < Data.Length && stalled < 30;)
+        {
+            var n = socket.Send(Data, sent, Math.Min(64 * 1024, Data.Length - sent), SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                stalled++;
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+                continue;
+            }
+
+            error.Should().Be(SocketError.Success);
+            stalled = 0;
+            sent += n;
+        }
+
+        return sent;
+    }
+
+    /// <summary>
+    /// The loop, with one stalled connection and nothing else to do, must sleep in its wait: over a 500 ms window
+    /// it turns only for the two posts that read its counters (a loop woken on every wait turns tens of thousands of times).
+    /// </summary>
+    private static async Task ExpectTheLoopIdleAsync(InProcessServer server)
+    {
+        var before = server.OnLoop(s => (s.Loop.Iterations, s.Loop.EventsDispatched));
+        await Task.Delay(500, TestContext.Current.CancellationToken); // an observation window, not a synchronisation
+        var after = server.OnLoop(s => (s.Loop.Iterations, s.Loop.EventsDispatched));
+        (after.Iterations - before.Iterations).Should().BeLessThan(20, "a stalled connection must not wake the loop again and again");
+        (after.EventsDispatched - before.EventsDispatched).Should().BeLessThan(20);
+    }
+
+    /// <summary>The server's one connection (call on the loop thread).</summary>
+    private static EchoConnection TheConnection(EchoService service) =>
+        service.Loop.Registrations().Select(r => r.Value).OfType<EchoConnection>().Single();
 
     private static Task WaitForClosedAsync(InProcessServer server) =>
         Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.Active) == 0, TimeSpan.FromSeconds(10), "the server has closed every connection");

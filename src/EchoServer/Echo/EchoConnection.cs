@@ -35,7 +35,7 @@ internal sealed class EchoConnection : IReadinessHandler
     private ConnectionExtras? _extras;
     private long _lastActivityMs;
     private int _fd;
-    private bool _splicing;
+    private InputMode _mode;
     private bool _peerFinished;
     private bool _readPaused;
     private bool _closed;
@@ -52,7 +52,7 @@ internal sealed class EchoConnection : IReadinessHandler
     public string? Peer => _extras?.Peer;
 
     /// <summary>True while the connection echoes with splice(2); for tests.</summary>
-    internal bool Splicing => _splicing;
+    internal bool Splicing => _mode != InputMode.ReadWrite;
 
     /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
     private int OwedBytes => _owed?.Count ?? 0;
@@ -78,7 +78,7 @@ internal sealed class EchoConnection : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        if (_splicing)
+        if (_mode != InputMode.ReadWrite)
         {
             OnSpliceReady(eventLoop, token, readiness);
             return;
@@ -180,7 +180,7 @@ internal sealed class EchoConnection : IReadinessHandler
             return false;
         }
 
-        _splicing = true;
+        _mode = InputMode.Splice;
         Reregister(eventLoop, token, SpliceInterest);
         return true;
     }
@@ -196,10 +196,11 @@ internal sealed class EchoConnection : IReadinessHandler
     /// <para>The registration changes only when what is owed does (Readable ↔ Writable) or the mode does, so a
     /// steady stream makes no epoll_ctl calls. After owed bytes are flushed, one splice in follows at once
     /// (the client likely sent more while it was not read), as in the referee's c-splice.</para>
-    /// <para>Back to read/write, after a report that brought less than a quarter of the splice threshold. Judged with a
-    /// gap between the two bounds, because in a bulk stream a report often finds only the first segments of a
-    /// large write; a report that first flushed owed bytes (its input is only what came meanwhile) or brought
-    /// nothing leaves the mode as it is.</para>
+    /// <para>Back to read/write after two reports in a row that each brought less than a quarter of the splice
+    /// threshold. With a gap between the two bounds, and not on one report, because in a bulk stream a report
+    /// often finds only the first segments of a large write, or the tail of one the client's socket split; each
+    /// needless switch costs two epoll_ctl calls and a copy. A report that first flushed owed bytes (its input is
+    /// only what came meanwhile) or brought nothing leaves the mode as it is.</para>
     /// </remarks>
     private void OnSpliceReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
@@ -225,12 +226,16 @@ internal sealed class EchoConnection : IReadinessHandler
             return;
         }
 
-        if (received > 0 && received < _context.Options.SpliceThresholdBytes / 4 && !owedBefore)
+        if (received >= _context.Options.SpliceThresholdBytes / 4)
         {
-            _splicing = false;
+            _mode = InputMode.Splice;
+        }
+        else if (received > 0 && !owedBefore)
+        {
+            _mode = _mode == InputMode.Splice ? InputMode.SpliceWaning : InputMode.ReadWrite;
         }
 
-        if (!_splicing)
+        if (_mode == InputMode.ReadWrite)
         {
             // Back to the edge-triggered registration; the switch re-arms it, so input already waiting is reported.
             _readPaused = _owed is not null;
@@ -254,6 +259,19 @@ internal sealed class EchoConnection : IReadinessHandler
         {
             CloseOnError(eventLoop, token, ex.Errno);
         }
+    }
+
+    /// <summary>How the connection takes its input (docs/design.md, "Zero-copy echo").</summary>
+    private enum InputMode : byte
+    {
+        /// <summary>read(2) and send(2), registered edge-triggered for both directions.</summary>
+        ReadWrite,
+
+        /// <summary>splice(2) through the loop pipe, registered level-triggered.</summary>
+        Splice,
+
+        /// <summary>Splicing, and the last report brought little: one more such report and it goes back to read/write.</summary>
+        SpliceWaning,
     }
 
     private enum Step
@@ -334,7 +352,7 @@ internal sealed class EchoConnection : IReadinessHandler
         var pipe = _context.Pipes!.LoopPipe(eventLoop.NowMs);
         if (pipe is null)
         {
-            _splicing = false; // no descriptors for a pipe: read and write meanwhile
+            _mode = InputMode.ReadWrite; // no descriptors for a pipe: read and write meanwhile
             return Step.Again;
         }
 
@@ -381,7 +399,7 @@ internal sealed class EchoConnection : IReadinessHandler
         if (SplicePipe.IsNotSpliceable(errno))
         {
             // This kind of socket cannot be spliced: stay on read/write.
-            _splicing = false;
+            _mode = InputMode.ReadWrite;
             return Step.Again;
         }
 
