@@ -13,7 +13,9 @@ namespace EchoServer.Reactor;
 /// <para>Fairness: under edge-triggered readiness a handler that stops before EAGAIN gets no new
 /// event for data already queued (epoll(7), "Possible pitfalls"). Such a handler calls
 /// <see cref="Schedule"/>; scheduled tokens run after the current batch, and while any are pending
-/// the loop polls with a zero timeout so fresh events are interleaved with the resumed work.</para>
+/// the loop polls with a zero timeout so fresh events are interleaved with the resumed work. A
+/// level-triggered registration (<see cref="Interest.LevelTriggered"/>) needs no such call: the next wait
+/// reports it again while the condition holds.</para>
 /// </remarks>
 public sealed class EventLoop : IDisposable
 {
