@@ -340,44 +340,8 @@ public abstract class PollerContractTests : IDisposable
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
 
-        var chunk = new byte[64 * 1024];
-        long total = 0;
-        Errno errno;
-        while (true)
-        {
-            var n = pair.Accepted.Write(chunk, out errno);
-            if (n < 0)
-            {
-                break;
-            }
-
-            total += n;
-            total.Should().BeLessThan(256L * 1024 * 1024, "a non-blocking socket must fill up and report EAGAIN");
-        }
-
-        errno.IsWouldBlock.Should().BeTrue();
-        ExpectNoEvents(Poller, T1);
-
-        long received = 0;
-        var reader = OtherThread.Start(() =>
-        {
-            var buffer = new byte[256 * 1024];
-            while (received < total)
-            {
-                var n = pair.Peer.Receive(buffer);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                received += n;
-            }
-        });
-
-        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
-        reader.Join();
-        received.Should().Be(total);
-        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
+        FillThenExpectWritableOnceTheSendBufferDrains(pair, T1);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable)); // and again: the buffer has room
     }
 
     [Fact]
@@ -591,43 +555,7 @@ public abstract class PollerContractTests : IDisposable
         Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
 
-        var chunk = new byte[64 * 1024];
-        long total = 0;
-        Errno errno;
-        while (true)
-        {
-            var n = pair.Accepted.Write(chunk, out errno);
-            if (n < 0)
-            {
-                break;
-            }
-
-            total += n;
-            total.Should().BeLessThan(256L * 1024 * 1024, "a non-blocking socket must fill up and report EAGAIN");
-        }
-
-        errno.IsWouldBlock.Should().BeTrue();
-        ExpectNoEvents(Poller, T1);
-
-        long received = 0;
-        var reader = OtherThread.Start(() =>
-        {
-            var buffer = new byte[256 * 1024];
-            while (received < total)
-            {
-                var n = pair.Peer.Receive(buffer);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                received += n;
-            }
-        });
-
-        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
-        reader.Join();
-        received.Should().Be(total);
+        FillThenExpectWritableOnceTheSendBufferDrains(pair, T1);
     }
 
     // ---- waker.rs ---------------------------------------------------------------------------------
@@ -784,6 +712,51 @@ public abstract class PollerContractTests : IDisposable
         reregister.Should().Throw<ObjectDisposedException>();
         deregister.Should().Throw<ObjectDisposedException>();
         createWaker.Should().Throw<ObjectDisposedException>();
+    }
+
+    /// <summary>
+    /// Writes until the send buffer is full (EAGAIN), expects no event for <paramref name="token"/> while it stays full,
+    /// then reads everything at the peer on another thread and expects <paramref name="token"/> writable again.
+    /// </summary>
+    private void FillThenExpectWritableOnceTheSendBufferDrains(SystemPeerPair pair, Token token)
+    {
+        var chunk = new byte[64 * 1024];
+        long total = 0;
+        Errno errno;
+        while (true)
+        {
+            var n = pair.Accepted.Write(chunk, out errno);
+            if (n < 0)
+            {
+                break;
+            }
+
+            total += n;
+            total.Should().BeLessThan(256L * 1024 * 1024, "a non-blocking socket must fill up and report EAGAIN");
+        }
+
+        errno.IsWouldBlock.Should().BeTrue();
+        ExpectNoEvents(Poller, token);
+
+        long received = 0;
+        var reader = OtherThread.Start(() =>
+        {
+            var buffer = new byte[256 * 1024];
+            while (received < total)
+            {
+                var n = pair.Peer.Receive(buffer);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received += n;
+            }
+        });
+
+        ExpectEvents(Poller, new ExpectedEvent(token, Readiness.Writable));
+        reader.Join();
+        received.Should().Be(total);
     }
 
     /// <summary>Disposes the sockets the test opened, then the poller.</summary>
