@@ -78,6 +78,21 @@ internal sealed class EchoConnection : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
+        try
+        {
+            Serve(eventLoop, token, readiness);
+        }
+        catch (Exception) when (!_closed)
+        {
+            // The loop disposes a handler that throws and reports the exception; closing here first counts
+            // the connection out (active count, --max-connections slot, close reason), which Dispose does not.
+            Close(eventLoop, token, CloseReason.Error);
+            throw;
+        }
+    }
+
+    private void Serve(EventLoop eventLoop, Token token, Readiness readiness)
+    {
         if (_mode != InputMode.ReadWrite)
         {
             OnSpliceReady(eventLoop, token, readiness);
@@ -542,15 +557,17 @@ internal sealed class EchoConnection : IReadinessHandler
             return;
         }
 
+        // Counted out first, exactly once, before anything here that could throw (epoll_ctl, a logger).
+        _closed = true;
+        _context.Counters.Active--;
+        _context.Gate.Exit();
+        _context.Counters.CountClose(reason);
         eventLoop.Deregister(token);
         if (_extras?.IdleCheck is not null)
         {
             eventLoop.CancelTimer(_extras.IdleTimer);
         }
 
-        _context.Counters.Active--;
-        _context.Gate.Exit();
-        _context.Counters.CountClose(reason);
         if (_context.DebugLogging)
         {
             using var scope = EchoLog.ConnectionScope(_context.Logger, token.Value, Peer);
