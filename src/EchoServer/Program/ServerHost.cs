@@ -204,6 +204,9 @@ internal static class ServerHost
             HostLog.Notifying(logger, notifier.Address, watchdog);
         }
 
+        // Before the reactor threads start: a loop's timers are added on its own thread, or before it runs.
+        var heartbeats = notifier?.WatchdogInterval is { } pingEvery ? StartHeartbeats(services, pingEvery) : null;
+
         var threads = services.Skip(1).Select((service, i) =>
         {
             var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
@@ -215,7 +218,7 @@ internal static class ServerHost
         if (notifier is not null)
         {
             notifier.Ready(Status());
-            StartNotifierTimers(services[0].Loop, notifier, Status);
+            StartNotifierTimers(services[0].Loop, notifier, Status, heartbeats);
         }
 
         services[0].Loop.Run();
@@ -245,8 +248,34 @@ internal static class ServerHost
         return ExitCodes.Success;
     }
 
-    /// <summary>STATUS= refreshes and WATCHDOG=1 pings, on timers of the first loop: a ping proves that loop still turns.</summary>
-    private static void StartNotifierTimers(EventLoop loop, ServiceNotifier notifier, Func<string> status)
+    /// <summary>
+    /// Each loop beats four times per watchdog ping interval, so a loop that merely ran a timer late still beats
+    /// between two pings; only a loop that stopped turning makes the pinging loop skip its ping.
+    /// </summary>
+    private static LoopHeartbeats StartHeartbeats(List<EchoService> services, TimeSpan pingEvery)
+    {
+        var heartbeats = new LoopHeartbeats(services.Count);
+        var beatEvery = TimeSpan.FromMilliseconds(Math.Max(1, pingEvery.TotalMilliseconds / 4));
+        for (var i = 0; i < services.Count; i++)
+        {
+            var index = i;
+            void Beat(EventLoop l)
+            {
+                heartbeats.Beat(index);
+                l.AddTimer(beatEvery, Beat);
+            }
+
+            services[i].Loop.AddTimer(TimeSpan.Zero, Beat);
+        }
+
+        return heartbeats;
+    }
+
+    /// <summary>
+    /// STATUS= refreshes and WATCHDOG=1 pings, on timers of the first loop; a ping goes out only if every loop beat
+    /// since the previous one (<see cref="LoopHeartbeats"/>).
+    /// </summary>
+    private static void StartNotifierTimers(EventLoop loop, ServiceNotifier notifier, Func<string> status, LoopHeartbeats? heartbeats)
     {
         void RefreshStatus(EventLoop l)
         {
@@ -259,7 +288,11 @@ internal static class ServerHost
         {
             void Ping(EventLoop l)
             {
-                notifier.Watchdog();
+                if (heartbeats is null || heartbeats.AllBeatSinceLastLook())
+                {
+                    notifier.Watchdog();
+                }
+
                 l.AddTimer(every, Ping);
             }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using FluentAssertions;
@@ -13,12 +14,14 @@ public sealed class ReadinessTests
 {
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(15);
 
-    [Fact]
-    public async Task Ready_status_watchdog_and_stopping_reach_the_service_manager_in_order()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)] // pings need every reactor's heartbeat, so they also prove the second loop turns
+    public async Task Ready_status_watchdog_and_stopping_reach_the_service_manager_in_order(int reactors)
     {
         var path = SystemdTools.NewSocketPath("notify");
         using var manager = new FakeServiceManager(path);
-        await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0"],
+        await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0", "--reactors", reactors.ToString(CultureInfo.InvariantCulture)],
             new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000", ["WATCHDOG_PID"] = "" });
 
         var ready = await manager.WaitForAsync(m => m.Contains("READY=1"), "READY=1");
