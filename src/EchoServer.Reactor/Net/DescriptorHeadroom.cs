@@ -20,14 +20,22 @@ public sealed class DescriptorHeadroom
     public const int DefaultHeadroom = 64;
 
     private readonly int _wanted;
+    private readonly Func<int> _readLimit;
     private int _ceiling;
 
     /// <summary>Reads the soft RLIMIT_NOFILE and places the ceiling <paramref name="headroom"/> below it.</summary>
     /// <param name="headroom">Descriptors to keep free; capped at a quarter of the limit.</param>
     public DescriptorHeadroom(int headroom = DefaultHeadroom)
+        : this(headroom, static () => OpenFileLimit.Current)
+    {
+    }
+
+    /// <summary>For tests: a limit of their choosing instead of the process's, which they would share with every other test.</summary>
+    internal DescriptorHeadroom(int headroom, Func<int> limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(headroom);
         _wanted = headroom;
+        _readLimit = limit;
         ReadLimit();
     }
 
@@ -64,7 +72,7 @@ public sealed class DescriptorHeadroom
 
     private void ReadLimit()
     {
-        Limit = OpenFileLimit.Current;
+        Limit = _readLimit();
         _ceiling = Limit == int.MaxValue ? int.MaxValue : Limit - Math.Min(_wanted, Limit / 4);
     }
 }

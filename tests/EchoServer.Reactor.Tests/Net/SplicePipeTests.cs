@@ -1,3 +1,4 @@
+using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Tests.Support;
 using FluentAssertions;
@@ -139,5 +140,36 @@ public sealed class SplicePipeDescriptorTests
         pipe.Capacity.Should().BeGreaterThanOrEqualTo(64 * 1024);
         pipe.Dispose();
         Loopback.OpenFdCount().Should().Be(before);
+    }
+
+    [Fact]
+    public void A_pipe_whose_descriptors_would_land_in_the_headroom_is_closed_again_and_refused_as_EMFILE()
+    {
+        SplicePipeTests.SkipUnlessSplice();
+
+        // A limit two above the lowest free descriptor keeps at least two below it free (probe >= 8 in a test host),
+        // so the pipe's higher end lands in the headroom. No assertion runs between the two probes: a first use of
+        // an assertion can load assemblies, whose files take descriptors.
+        var probe = LowestFreeDescriptor();
+        var headroom = new DescriptorHeadroom(DescriptorHeadroom.DefaultHeadroom, () => probe + 2);
+        var pipe = SplicePipe.TryCreate(64 * 1024, headroom, out var errno);
+        var after = LowestFreeDescriptor();
+
+        pipe.Should().BeNull();
+        errno.Value.Should().Be(OsConstants.Current.EMFILE, "the caller backs off as when the kernel refuses");
+        after.Should().Be(probe, "both ends were closed again");
+    }
+
+    private static int LowestFreeDescriptor()
+    {
+        var c = OsConstants.Current;
+        var fd = Libc.Socket(c.AF_INET, c.SOCK_DGRAM, out var errno);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException($"socket() failed: {errno}");
+        }
+
+        Libc.Close(fd);
+        return fd;
     }
 }
