@@ -20,6 +20,20 @@ public sealed class TimerQueueTests
     }
 
     [Fact]
+    public void When_the_last_live_timer_fires_the_cancelled_ones_behind_it_go_too()
+    {
+        var timers = new TimerQueue();
+        timers.Add(TimeSpan.Zero, _ => { });
+        timers.Cancel(timers.Add(TimeSpan.FromSeconds(30), _ => { })).Should().BeTrue();
+        timers.HeapCount.Should().Be(2);
+
+        timers.RunDue(null!);
+
+        timers.Count.Should().Be(0);
+        timers.HeapCount.Should().Be(0, "the loop skips the heap while no timer is live, so nothing else would clean it");
+    }
+
+    [Fact]
     public void While_a_timer_lives_cancelled_ones_stay_until_they_surface()
     {
         var timers = new TimerQueue();

@@ -51,12 +51,7 @@ internal sealed class TimerQueue
             return false;
         }
 
-        if (_callbacks.Count == 0)
-        {
-            // No live timer: drop the cancelled entries now, since the loop skips the heap while Count is 0.
-            _heap.Clear();
-        }
-
+        ForgetCancelledIfNoneLive();
         return true;
     }
 
@@ -90,6 +85,17 @@ internal sealed class TimerQueue
             {
                 callback(loop);
             }
+        }
+
+        ForgetCancelledIfNoneLive();
+    }
+
+    /// <summary>With no live timer, drops the cancelled entries now: the loop skips the heap while Count is 0.</summary>
+    private void ForgetCancelledIfNoneLive()
+    {
+        if (_callbacks.Count == 0)
+        {
+            _heap.Clear();
         }
     }
 }
