@@ -248,21 +248,17 @@ internal static class ServerHost
         return ExitCodes.Success;
     }
 
-    /// <summary>
-    /// Each loop beats four times per watchdog ping interval, so a loop that merely ran a timer late still beats
-    /// between two pings; only a loop that stopped turning makes the pinging loop skip its ping.
-    /// </summary>
+    /// <summary>A heartbeat timer on every loop; only a loop that stopped turning makes the pinging loop skip its ping.</summary>
     private static LoopHeartbeats StartHeartbeats(List<EchoService> services, TimeSpan pingEvery)
     {
-        var heartbeats = new LoopHeartbeats(services.Count);
-        var beatEvery = TimeSpan.FromMilliseconds(Math.Max(1, pingEvery.TotalMilliseconds / 4));
+        var heartbeats = new LoopHeartbeats(services.Count, pingEvery);
         for (var i = 0; i < services.Count; i++)
         {
             var index = i;
             void Beat(EventLoop l)
             {
                 heartbeats.Beat(index);
-                l.AddTimer(beatEvery, Beat);
+                l.AddTimer(heartbeats.BeatEvery, Beat);
             }
 
             services[i].Loop.AddTimer(TimeSpan.Zero, Beat);
@@ -284,20 +280,20 @@ internal static class ServerHost
         }
 
         loop.AddTimer(StatusInterval, RefreshStatus);
-        if (notifier.WatchdogInterval is { } every)
+        if (heartbeats is not null) // exactly when WATCHDOG_USEC asks for pings
         {
             void Ping(EventLoop l)
             {
-                if (heartbeats is null || heartbeats.AllBeatSinceLastLook())
+                if (heartbeats.AllBeatSinceLastLook())
                 {
                     notifier.Watchdog();
                 }
 
-                l.AddTimer(every, Ping);
+                l.AddTimer(heartbeats.PingEvery, Ping);
             }
 
             notifier.Watchdog();
-            loop.AddTimer(every, Ping);
+            loop.AddTimer(heartbeats.PingEvery, Ping);
         }
     }
 

@@ -9,7 +9,7 @@ public sealed class LoopHeartbeatsTests
     [Fact]
     public void A_look_is_true_only_if_every_loop_beat_since_the_previous_look()
     {
-        var heartbeats = new LoopHeartbeats(3);
+        var heartbeats = new LoopHeartbeats(3, TimeSpan.FromMilliseconds(200));
         heartbeats.AllBeatSinceLastLook().Should().BeFalse("no loop has beaten yet");
 
         heartbeats.Beat(0);
@@ -29,5 +29,12 @@ public sealed class LoopHeartbeatsTests
         heartbeats.Beat(1);
         heartbeats.Beat(2);
         heartbeats.AllBeatSinceLastLook().Should().BeTrue("loop 1 turns again");
+    }
+
+    [Fact]
+    public void Loops_beat_four_times_per_ping_and_at_most_once_a_millisecond()
+    {
+        new LoopHeartbeats(2, TimeSpan.FromMilliseconds(200)).BeatEvery.Should().Be(TimeSpan.FromMilliseconds(50));
+        new LoopHeartbeats(2, TimeSpan.FromMilliseconds(2)).BeatEvery.Should().Be(TimeSpan.FromMilliseconds(1));
     }
 }
