@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace EchoServer.Reactor.Interop;
@@ -95,6 +96,7 @@ internal static unsafe partial class Libc
     /// epoll_wait is never restarted after a signal (signal(7)), and the caller recomputes its
     /// timeout from its timers before waiting again.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int EpollWait(int epfd, void* events, int maxEvents, int timeoutMs, out Errno errno)
     {
         var n = epoll_wait(epfd, events, maxEvents, timeoutMs);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EchoServer.Reactor.Interop;
 using static EchoServer.Reactor.Interop.EpollConstants;
@@ -55,6 +56,7 @@ internal sealed unsafe class EpollPoller : IPoller
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into EventLoop's turn: docs/design.md, "The loop's hot path"
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
@@ -99,6 +101,7 @@ internal sealed unsafe class EpollPoller : IPoller
     }
 
     /// <summary>Maps epoll's bits to <see cref="Readiness"/> (the same derivation as mio's epoll selector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Readiness ToReadiness(uint events)
     {
         var r = Readiness.None;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EchoServer.Reactor.Interop;
 
@@ -33,6 +34,7 @@ internal sealed unsafe class KernelQueue : IDisposable
     /// native memory because the kernel writes into it, so the GC must never move it.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="events"/> is empty.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void* BufferFor(Span<PollEvent> events)
     {
         if (events.Length == 0)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor;
@@ -22,6 +23,7 @@ public sealed class EventLoop : IDisposable
     private static readonly Token WakerToken = new(ulong.MaxValue);
 
     private readonly IPoller _poller;
+    private readonly EpollPoller? _epoll; // the same poller, typed, so its wait compiles into the loop (docs/design.md, "The loop's hot path")
     private readonly IWaker _waker;
     private readonly TokenSlab _slab = new();
     private readonly TimerQueue _timers = new();
@@ -29,6 +31,7 @@ public sealed class EventLoop : IDisposable
     private readonly ConcurrentQueue<Action<EventLoop>> _posted = new();
     private List<PollEvent> _scheduled = [];
     private List<PollEvent> _running = [];
+    private int _postedPending; // 1 from a Post until the loop drains _posted: one field read per turn instead of a queue probe
     private volatile bool _stopRequested;
     private bool _disposed;
 
@@ -40,6 +43,7 @@ public sealed class EventLoop : IDisposable
         ArgumentNullException.ThrowIfNull(poller);
         ArgumentOutOfRangeException.ThrowIfLessThan(eventCapacity, 1);
         _poller = poller;
+        _epoll = poller as EpollPoller;
         _events = new PollEvent[eventCapacity];
         _waker = poller.CreateWaker(WakerToken);
     }
@@ -169,6 +173,7 @@ public sealed class EventLoop : IDisposable
     {
         ArgumentNullException.ThrowIfNull(action);
         _posted.Enqueue(action);
+        Volatile.Write(ref _postedPending, 1);
         _waker.Wake();
     }
 
@@ -177,7 +182,7 @@ public sealed class EventLoop : IDisposable
     {
         while (!_stopRequested)
         {
-            RunOnce(-1);
+            Turn(-1);
         }
 
         _stopRequested = false;
@@ -189,16 +194,22 @@ public sealed class EventLoop : IDisposable
     /// </summary>
     /// <param name="timeoutMs">-1 for no limit other than timers.</param>
     /// <returns>The number of events the poller returned.</returns>
-    public int RunOnce(int timeoutMs)
+    public int RunOnce(int timeoutMs) => Turn(timeoutMs);
+
+    // Inlined into Run, with the epoll wait inlined into it, so a turn makes no managed call before its
+    // first dispatch and the P/Invoke frame is set up once per Run, not once per wait. docs/design.md,
+    // "The loop's hot path".
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Turn(int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var timeout = _scheduled.Count > 0 ? 0 : _timers.Count > 0 ? MinTimeout(timeoutMs, _timers.MillisecondsUntilNext()) : timeoutMs;
-        var n = _poller.Wait(_events, timeout);
+        var n = _epoll is { } epoll ? epoll.Wait(_events, timeout) : _poller.Wait(_events, timeout);
         NowMs = TimerQueue.NowMs;
         Iterations++;
         for (var i = 0; i < n; i++)
         {
-            var ev = _events[i];
+            ref readonly var ev = ref _events[i];
             if (ev.Token == WakerToken)
             {
                 _waker.Reset();
@@ -210,19 +221,12 @@ public sealed class EventLoop : IDisposable
 
         if (_scheduled.Count > 0)
         {
-            // Swap, so a handler that schedules itself again runs in the next turn, after fresh events.
-            (_running, _scheduled) = (_scheduled, _running);
-            foreach (var ev in _running)
-            {
-                Dispatch(ev);
-            }
-
-            _running.Clear();
+            RunScheduled();
         }
 
-        while (_posted.TryDequeue(out var action))
+        if (Volatile.Read(ref _postedPending) != 0)
         {
-            action(this);
+            RunPosted();
         }
 
         if (_timers.Count > 0)
@@ -231,6 +235,28 @@ public sealed class EventLoop : IDisposable
         }
 
         return n;
+    }
+
+    private void RunScheduled()
+    {
+        // Swap, so a handler that schedules itself again runs in the next turn, after fresh events.
+        (_running, _scheduled) = (_scheduled, _running);
+        foreach (var ev in _running)
+        {
+            Dispatch(ev);
+        }
+
+        _running.Clear();
+    }
+
+    private void RunPosted()
+    {
+        // Cleared before the queue is read (a full fence), so work posted while it drains sets it again.
+        Interlocked.Exchange(ref _postedPending, 0);
+        while (_posted.TryDequeue(out var action))
+        {
+            action(this);
+        }
     }
 
     private void Dispatch(PollEvent ev)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor;
@@ -58,6 +59,7 @@ internal sealed class TokenSlab
     }
 
     /// <summary>The handler of a live token; null for a freed or never-issued one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public IReadinessHandler? Get(Token token, out int fd)
     {
         var index = (int)(uint)token.Value;
@@ -112,6 +114,7 @@ internal sealed class TokenSlab
 
     private static Token Make(int index, uint generation) => new(((ulong)generation << 32) | (uint)index);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref Slot SlotAt(int index) => ref _chunks[index >> ChunkShift]![index & (ChunkSize - 1)];
 
     private void AddChunk()

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EchoServer.Reactor;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
@@ -91,6 +92,8 @@ internal sealed class EchoConnection : IReadinessHandler
         }
     }
 
+    // Not inlined: its P/Invokes would sit inside OnReady's try, where the JIT does not inline them.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void Serve(EventLoop eventLoop, Token token, Readiness readiness)
     {
         if (_mode != InputMode.ReadWrite)
@@ -141,10 +144,15 @@ internal sealed class EchoConnection : IReadinessHandler
     public long LastActivityMs => _lastActivityMs;
 
     /// <summary>Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the bound.</summary>
-    private Span<byte> ReadSpan => _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
+    private Span<byte> ReadSpan
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
+    }
 
     /// <summary>The read/write path: read and echo until drained, the budget is spent, or bytes are owed.</summary>
     /// <returns>False if the connection was closed.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the read/write path is one method from OnReady on: docs/design.md, "The loop's hot path"
     private bool ReadAndEcho(EventLoop eventLoop, Token token, Readiness readiness)
     {
         var buffer = ReadSpan;
@@ -305,6 +313,7 @@ internal sealed class EchoConnection : IReadinessHandler
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Step ReadOnce(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
     {
         var n = TcpSocket.Read(_fd, buffer, out var errno);
