@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests.Systemd;
@@ -14,15 +15,31 @@ public sealed class ReadinessTests
 {
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>1 and 2 reactors (pings need every reactor's heartbeat, so 2 also proves the second loop turns), on each backend.</summary>
+    public static TheoryData<int, PollerKind> ReactorsAndPollers()
+    {
+        var data = new TheoryData<int, PollerKind>();
+        foreach (var poller in ServerPollers.All())
+        {
+            data.Add(1, poller);
+            data.Add(2, poller);
+        }
+
+        return data;
+    }
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)] // pings need every reactor's heartbeat, so they also prove the second loop turns
-    public async Task Ready_status_watchdog_and_stopping_reach_the_service_manager_in_order(int reactors)
+    [MemberData(nameof(ReactorsAndPollers))]
+    public async Task Ready_status_watchdog_and_stopping_reach_the_service_manager_in_order(int reactors, PollerKind poller)
     {
         var path = SystemdTools.NewSocketPath("notify");
         using var manager = new FakeServiceManager(path);
-        await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath, ["--bind", "127.0.0.1:0", "--reactors", reactors.ToString(CultureInfo.InvariantCulture)],
-            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000", ["WATCHDOG_PID"] = "" });
+        var environment = new Dictionary<string, string>(ServerPollers.Environment(poller))
+        {
+            ["NOTIFY_SOCKET"] = path, ["WATCHDOG_USEC"] = "400000", ["WATCHDOG_PID"] = "",
+        };
+        await using var server = await ServerProcess.StartAsync(ServerProcess.ServerPath,
+            [.. ServerPollers.Arguments(poller), "--bind", "127.0.0.1:0", "--reactors", reactors.ToString(CultureInfo.InvariantCulture)], environment);
 
         var ready = await manager.WaitForAsync(m => m.Contains("READY=1"), "READY=1");
         ready.Should().Contain("STATUS=0 connection(s) open");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
 namespace EchoServer.Tests.Systemd;
@@ -11,14 +12,15 @@ namespace EchoServer.Tests.Systemd;
 /// </summary>
 public sealed class SocketActivationTests
 {
-    [Fact]
-    public async Task Inherited_tcp_and_unix_listeners_are_served_without_bind_and_made_close_on_exec_and_non_blocking()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task Inherited_tcp_and_unix_listeners_are_served_without_bind_and_made_close_on_exec_and_non_blocking(PollerKind poller)
     {
         var path = SystemdTools.NewSocketPath("activated");
         try
         {
             var (server, port) = await SystemdTools.StartActivatorAsync(port => SystemdTools.ActivateArgs(
-                [$"127.0.0.1:{port}", path], "web:local", datagram: false, null, ServerProcess.ServerPath));
+                [$"127.0.0.1:{port}", path], "web:local", datagram: false, ServerPollers.Environment(poller), [ServerProcess.ServerPath, .. ServerPollers.Arguments(poller)]));
             await using (server)
             {
                 // The first connection makes the tool exec the server; it waits in the kernel's queue meanwhile.
@@ -60,11 +62,12 @@ public sealed class SocketActivationTests
         }
     }
 
-    [Fact]
-    public async Task An_inherited_udp_socket_is_echoed_as_with_udp()
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task An_inherited_udp_socket_is_echoed_as_with_udp(PollerKind poller)
     {
         var (server, port) = await SystemdTools.StartActivatorAsync(port => SystemdTools.ActivateArgs(
-            [$"127.0.0.1:{port}"], null, datagram: true, null, ServerProcess.ServerPath));
+            [$"127.0.0.1:{port}"], null, datagram: true, ServerPollers.Environment(poller), [ServerProcess.ServerPath, .. ServerPollers.Arguments(poller)]));
         await using (server)
         {
             using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
