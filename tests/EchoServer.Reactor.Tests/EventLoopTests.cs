@@ -177,6 +177,63 @@ public sealed class EventLoopTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(NativePollers))]
+    public void Post_from_another_thread_wakes_the_loop_and_runs_on_the_loop_thread(PollerKind kind)
+    {
+        using var loop = new EventLoop(CreateNativePoller(kind));
+        var ran = false;
+        var actionThread = -1;
+        var timedOut = false;
+
+        // Nothing else would end the wait: without the wake, only this safety timer does.
+        var safety = loop.AddTimer(Loopback.Patience, _ => timedOut = true);
+        var poster = OtherThread.Start(() => loop.Post(_ =>
+        {
+            actionThread = Environment.CurrentManagedThreadId;
+            ran = true;
+        }));
+        while (!ran && !timedOut)
+        {
+            loop.RunOnce(-1);
+        }
+
+        poster.Join();
+        loop.CancelTimer(safety);
+        timedOut.Should().BeFalse("Post wakes a loop blocked in its wait");
+        ran.Should().BeTrue();
+        actionThread.Should().Be(Environment.CurrentManagedThreadId, "posted work runs on the loop thread");
+    }
+
+    [Fact]
+    public void Work_posted_behind_an_action_that_throws_runs_in_the_next_turn()
+    {
+        using var loop = new EventLoop(new FakePoller());
+        var ran = new List<string>();
+        loop.Post(_ => throw new InvalidOperationException("posted work failed"));
+        loop.Post(_ => ran.Add("second"));
+
+        var turn = () => loop.RunOnce(0);
+        turn.Should().Throw<InvalidOperationException>();
+        ran.Should().BeEmpty();
+
+        loop.RunOnce(0);
+        ran.Should().Equal(["second"], "the queue still held it when the first action threw");
+    }
+
+    [Fact]
+    public void Work_posted_by_posted_work_runs_without_another_post()
+    {
+        using var loop = new EventLoop(new FakePoller());
+        var ran = new List<string>();
+        loop.Post(l => l.Post(_ => ran.Add("successor")));
+
+        loop.RunOnce(0);
+        loop.RunOnce(0);
+
+        ran.Should().Equal(["successor"]);
+    }
+
     [Fact]
     public void Schedule_reruns_the_handler_without_a_new_edge_and_without_blocking()
     {

@@ -253,9 +253,19 @@ public sealed class EventLoop : IDisposable
     {
         // Cleared before the queue is read (a full fence), so work posted while it drains sets it again.
         Interlocked.Exchange(ref _postedPending, 0);
-        while (_posted.TryDequeue(out var action))
+        try
         {
-            action(this);
+            while (_posted.TryDequeue(out var action))
+            {
+                action(this);
+            }
+        }
+        finally
+        {
+            if (!_posted.IsEmpty)
+            {
+                Volatile.Write(ref _postedPending, 1); // an action threw: what it left behind runs next turn
+            }
         }
     }
 
