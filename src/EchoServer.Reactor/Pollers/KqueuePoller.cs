@@ -86,7 +86,7 @@ internal sealed unsafe class KqueuePoller : IPoller
             if (errno.Value != 0)
             {
                 // One filter may have been added before the other failed; take it back (best effort).
-                var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+                var delete = DeleteFlags;
                 _ = ApplyFd(fd, token, delete, delete, deleteFirst: false, ignoreEnoent: true);
                 throw new SyscallException("kevent(EV_ADD)", errno);
             }
@@ -113,7 +113,7 @@ internal sealed unsafe class KqueuePoller : IPoller
             var level = (interest & Interest.LevelTriggered) != 0;
             var deleteFirst = level || wasLevel;
             var add = AddFlags(interest);
-            var drop = deleteFirst ? (ushort)0 : (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            var drop = deleteFirst ? (ushort)0 : DeleteFlags;
             var errno = ApplyFd(
                 fd,
                 token,
@@ -142,7 +142,7 @@ internal sealed unsafe class KqueuePoller : IPoller
             }
 
             // Both filters, though only one may exist: ENOENT for the other is expected.
-            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            var delete = DeleteFlags;
             var errno = ApplyFd(fd, default, delete, delete, deleteFirst: false, ignoreEnoent: true);
             if (errno.Value != 0)
             {
@@ -209,7 +209,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         {
             if (!_queue.IsDisposed)
             {
-                _ = ApplyUser(ident, default, (ushort)(_k.EV_DELETE | _k.EV_RECEIPT), _k.NOTE_FFNOP);
+                _ = ApplyUser(ident, default, DeleteFlags, _k.NOTE_FFNOP);
             }
         }
     }
@@ -256,6 +256,8 @@ internal sealed unsafe class KqueuePoller : IPoller
     private ushort AddFlags(Interest interest) =>
         (ushort)(_k.EV_ADD | _k.EV_RECEIPT | ((interest & Interest.LevelTriggered) != 0 ? 0 : _k.EV_CLEAR));
 
+    private ushort DeleteFlags => (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+
     private int Convert<TEvent>(TEvent* native, int n, Span<PollEvent> events)
         where TEvent : unmanaged, IKEvent<TEvent>
     {
@@ -285,7 +287,7 @@ internal sealed unsafe class KqueuePoller : IPoller
         var n = 0;
         if (deleteFirst)
         {
-            var delete = (ushort)(_k.EV_DELETE | _k.EV_RECEIPT);
+            var delete = DeleteFlags;
             changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_WRITE, delete, 0, token.Value);
             changes[n++] = TEvent.Create((nuint)fd, _k.EVFILT_READ, delete, 0, token.Value);
         }
