@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EchoServer.Reactor.Net;
+using EchoServer.Reactor.Tests.Support;
 using FluentAssertions;
 
 namespace EchoServer.Reactor.Tests.Net;
@@ -42,7 +43,7 @@ public class DescriptorHeadroomTests
     public void A_process_far_from_its_limit_has_room_and_the_probe_leaves_no_descriptor_behind()
     {
         var headroom = new DescriptorHeadroom();
-        var before = OpenDescriptorCount();
+        var before = Loopback.OpenFdCount();
 
         headroom.HasRoom().Should().BeTrue("the test process is nowhere near its limit");
 
@@ -52,9 +53,6 @@ public class DescriptorHeadroomTests
             headroom.HasRoom();
         }
 
-        OpenDescriptorCount().Should().BeLessThan(before + 100, "each probe closes the descriptor it opened");
+        Loopback.OpenFdCount().Should().BeLessThan(before + 100, "each probe closes the descriptor it opened");
     }
-
-    private static int OpenDescriptorCount() =>
-        Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : Directory.GetFiles("/dev/fd").Length;
 }
