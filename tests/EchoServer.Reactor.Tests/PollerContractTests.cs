@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
@@ -494,6 +495,28 @@ public abstract class PollerContractTests : IDisposable
         var buffer = new byte[16];
         pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
         pair.Accepted.Read(buffer, out _).Should().Be(0, "then end of stream");
+    }
+
+    [Fact]
+    public void Urgent_data_is_reported_as_priority_and_a_read_stops_short_at_its_mark()
+    {
+        using var listener = Loopback.Listen();
+        listener.SetOobInline(true).Should().Be(Errno.None);
+        var peer = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        peer.Connect(listener.LocalEndPoint);
+        var accepted = Own(Loopback.AcceptWithin(listener));
+        Poller.Register(accepted.Fd, T1, Interest.Readable);
+
+        peer.Send("abc"u8);
+        peer.Send("X"u8, SocketFlags.OutOfBand);
+        peer.Send("def"u8);
+
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.Priority));
+        var buffer = new byte[64];
+        accepted.Read(buffer, out _).Should().Be(3, "a read stops short at the urgent mark, though more is queued");
+        var rest = new List<byte>();
+        SpinWait.SpinUntil(() => { rest.AddRange(Loopback.ReadUntilWouldBlock(accepted, out _)); return rest.Count >= 4; }, Loopback.Patience);
+        rest.Should().Equal("Xdef"u8.ToArray(), "with SO_OOBINLINE, inherited from the listener, the urgent byte stays in its place in the stream");
     }
 
     [Fact]

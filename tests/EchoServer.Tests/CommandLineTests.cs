@@ -127,6 +127,7 @@ public sealed class CommandLineTests
         var help = string.Join('\n', server.StdoutLines);
         help.Should().Contain("--bind").And.Contain("--max-pending-bytes").And.Contain("--log-level").And.Contain("--zero-copy <on|off>");
         help.Should().Contain("more than once").And.Contain("LISTEN_FDS").And.Contain("NOTIFY_SOCKET").And.Contain("WATCHDOG_USEC");
+        help.Should().Contain("urgent byte (MSG_OOB) comes back inline", "what the echo does with urgent data is decided and said");
     }
 
     [Fact]

@@ -17,6 +17,19 @@ public static class ServerPollers
     public static TheoryData<PollerKind> All() =>
         OperatingSystem.IsLinux() ? new(PollerKind.Epoll, PollerKind.Kqueue) : new(PollerKind.Kqueue);
 
+    /// <summary>Every backend this OS can run the server on, each with <c>--zero-copy</c> on and off, for <c>[MemberData]</c>.</summary>
+    public static TheoryData<PollerKind, string> AllWithZeroCopy()
+    {
+        var cases = new TheoryData<PollerKind, string>();
+        foreach (var poller in All())
+        {
+            cases.Add(poller.Data, "on");
+            cases.Add(poller.Data, "off");
+        }
+
+        return cases;
+    }
+
     /// <summary>The command-line arguments that select <paramref name="poller"/>.</summary>
     public static string[] Arguments(PollerKind poller) => ["--poller", poller == PollerKind.Kqueue ? "kqueue" : "epoll"];
 

@@ -119,6 +119,62 @@ public sealed class TransportOperationsTests
         }
     }
 
+    [Fact]
+    public async Task A_regular_file_at_the_socket_path_is_named_as_such_and_kept()
+    {
+        var path = NewSocketPath();
+        try
+        {
+            File.WriteAllText(path, "keep me");
+
+            await using var server = await ServerProcess.RunToExitAsync("--bind", $"unix:{path}");
+
+            server.ExitCode.Should().Be(1, server.Output);
+            server.StderrLines.Should().ContainSingle(server.Output).Which.Should().Contain(path).And.Contain("exists and is not a socket")
+                .And.NotContain("port").And.NotContain("another process");
+            File.ReadAllText(path).Should().Be("keep me");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task An_urgent_byte_on_a_unix_socket_is_echoed_in_its_place_after_a_large_stream(string zeroCopy)
+    {
+        var path = NewSocketPath();
+        try
+        {
+            await using var server = await ServerProcess.StartUnixAsync(path, "--zero-copy", zeroCopy);
+            using var client = await ConnectUnixAsync(path);
+            var large = new byte[1 << 20];
+            new Random(7).NextBytes(large);
+            var sending = Client.SendAllAsync(client, large);
+            (await Client.ReadExactlyAsync(client, large.Length)).Should().Equal(large);
+            await sending;
+
+            await client.SendAsync("abc"u8.ToArray(), SocketFlags.None);
+            try
+            {
+                await client.SendAsync("X"u8.ToArray(), SocketFlags.OutOfBand);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationNotSupported)
+            {
+                Assert.Skip("this kernel has no MSG_OOB on unix stream sockets (Linux 5.15+ with CONFIG_AF_UNIX_OOB)");
+            }
+
+            await client.SendAsync("def"u8.ToArray(), SocketFlags.None);
+            (await Client.ReadExactlyAsync(client, 7)).Should().Equal("abcXdef"u8.ToArray(), "the urgent byte is kept inline, as on TCP");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static string NewSocketPath() => Path.Combine("/tmp", $"echoserver-test-{Guid.NewGuid():N}.sock");
 
     private static async Task<Socket> ConnectUnixAsync(string path)

@@ -21,6 +21,7 @@ public readonly record struct Errno(int Value)
     private static readonly int s_enomem = OsConstants.Current.ENOMEM;
     private static readonly int s_econnaborted = OsConstants.Current.ECONNABORTED;
     private static readonly int s_eaddrinuse = OsConstants.Current.EADDRINUSE;
+    private static readonly int s_eexist = OsConstants.Current.EEXIST;
     private static readonly int s_eacces = OsConstants.Current.EACCES;
     private static readonly int s_eperm = OsConstants.Current.EPERM;
     private static readonly int s_einprogress = OsConstants.Current.EINPROGRESS;
@@ -48,6 +49,9 @@ public readonly record struct Errno(int Value)
 
     /// <summary>EADDRINUSE: another socket holds the address.</summary>
     public bool IsAddressInUse => Value == s_eaddrinuse;
+
+    /// <summary>EEXIST: something is already at the path (for a unix socket: a file that is not a socket).</summary>
+    public bool IsAlreadyExists => Value == s_eexist;
 
     /// <summary>EACCES or EPERM: not allowed (for example a port below 1024 without the capability).</summary>
     public bool IsPermissionDenied => Value == s_eacces || Value == s_eperm;

@@ -74,6 +74,7 @@ internal sealed record OsConstants
     public required int SO_LINGER { get; init; }
     public required int SO_SNDBUF { get; init; }
     public required int SO_RCVBUF { get; init; }
+    public required int SO_OOBINLINE { get; init; }
 
     /// <summary>0 where the option does not exist (Linux uses MSG_NOSIGNAL per call).</summary>
     public required int SO_NOSIGPIPE { get; init; }
@@ -128,7 +129,7 @@ internal sealed record OsConstants
         ETIMEDOUT = 110, ECONNREFUSED = 111, EHOSTUNREACH = 113, EPROTO = 71,
         AF_INET6 = 10, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000,
         SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_REUSEPORT = 15, SO_ERROR = 4, SO_LINGER = 13,
-        SO_SNDBUF = 7, SO_RCVBUF = 8, SO_NOSIGPIPE = 0, IPV6_V6ONLY = 26,
+        SO_SNDBUF = 7, SO_RCVBUF = 8, SO_OOBINLINE = 10, SO_NOSIGPIPE = 0, IPV6_V6ONLY = 26,
         MSG_NOSIGNAL = 0x4000, SOMAXCONN = 4096, O_NONBLOCK = 0x800, RLIMIT_NOFILE = 7,
         O_CLOEXEC = 0x80000, SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032,
         HasSplice = true,
@@ -143,7 +144,7 @@ internal sealed record OsConstants
         ETIMEDOUT = 60, ECONNREFUSED = 61, EHOSTUNREACH = 65, EPROTO = 100,
         AF_INET6 = 30, SOCK_NONBLOCK = 0, SOCK_CLOEXEC = 0,
         SOL_SOCKET = 0xffff, SO_REUSEADDR = 0x4, SO_REUSEPORT = 0x200, SO_ERROR = 0x1007, SO_LINGER = 0x80,
-        SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_NOSIGPIPE = 0x1022, IPV6_V6ONLY = 27,
+        SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_OOBINLINE = 0x100, SO_NOSIGPIPE = 0x1022, IPV6_V6ONLY = 27,
         MSG_NOSIGNAL = 0, SOMAXCONN = 128, O_NONBLOCK = 0x4, RLIMIT_NOFILE = 8,
     };
 
@@ -156,7 +157,7 @@ internal sealed record OsConstants
         ETIMEDOUT = 60, ECONNREFUSED = 61, EHOSTUNREACH = 65, EPROTO = 92,
         AF_INET6 = 28, SOCK_NONBLOCK = 0x20000000, SOCK_CLOEXEC = 0x10000000,
         SOL_SOCKET = 0xffff, SO_REUSEADDR = 0x4, SO_REUSEPORT = 0x200, SO_ERROR = 0x1007, SO_LINGER = 0x80,
-        SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_NOSIGPIPE = 0x800, IPV6_V6ONLY = 27,
+        SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_OOBINLINE = 0x100, SO_NOSIGPIPE = 0x800, IPV6_V6ONLY = 27,
         MSG_NOSIGNAL = 0x20000, SOMAXCONN = 128, O_NONBLOCK = 0x4, RLIMIT_NOFILE = 8,
     };
 

@@ -66,6 +66,16 @@ public sealed class TcpListener : IStreamListener
         return new TcpListener(fd, description.LocalEndPoint!);
     }
 
+    /// <summary>
+    /// Sets SO_OOBINLINE, which every socket this listener accepts inherits: a TCP urgent byte then stays in the
+    /// stream, read in order with the rest, rather than being taken out of band (and dropped by a plain read).
+    /// </summary>
+    public Errno SetOobInline(bool on)
+    {
+        var c = OsConstants.Current;
+        return Libc.SetSocketOption(_fd, c.SOL_SOCKET, c.SO_OOBINLINE, on ? 1 : 0);
+    }
+
     /// <summary>Accepts one pending connection as a non-blocking, close-on-exec socket.</summary>
     /// <param name="errno">EAGAIN when the queue is empty; ECONNABORTED for a connection that died in the queue
     /// (accept the next); EMFILE/ENFILE when out of descriptors (back off).</param>

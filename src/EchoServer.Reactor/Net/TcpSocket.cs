@@ -57,6 +57,13 @@ public sealed class TcpSocket : IDisposable
     public static Errno SetNoDelay(int fd, bool on) =>
         Libc.SetSocketOption(fd, OsConstants.Current.IPPROTO_TCP, OsConstants.Current.TCP_NODELAY, on ? 1 : 0);
 
+    /// <summary>
+    /// Sets SO_OOBINLINE on a stream socket fd: an urgent byte (MSG_OOB) stays in its place in the stream. A socket accepted
+    /// from a TCP listener inherits it from <see cref="TcpListener.SetOobInline"/>; one accepted from a unix listener does not.
+    /// </summary>
+    public static Errno SetOobInline(int fd, bool on) =>
+        Libc.SetSocketOption(fd, OsConstants.Current.SOL_SOCKET, OsConstants.Current.SO_OOBINLINE, on ? 1 : 0);
+
     /// <summary><see cref="RemoteEndPoint"/> of a socket fd held without a <see cref="TcpSocket"/> object.</summary>
     public static IPEndPoint? RemoteEndPointOf(int fd) => Libc.GetPeerName(fd, out var addr).Value == 0 ? addr.Decode() : null;
 

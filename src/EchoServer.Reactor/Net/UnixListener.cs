@@ -38,8 +38,8 @@ public sealed class UnixListener : IStreamListener
     /// <param name="path">The socket file to create (at most 107 UTF-8 bytes on Linux, 103 on macOS/FreeBSD).</param>
     /// <param name="backlog">The accept queue length; -1 for SOMAXCONN.</param>
     /// <exception cref="ArgumentException">The path is empty, contains NUL or is too long for sockaddr_un.</exception>
-    /// <exception cref="SyscallException">A call failed. EADDRINUSE means another process listens on the path
-    /// or a file that is not a socket is in the way (the message says which); EACCES, ENOENT and so on come
+    /// <exception cref="SyscallException">A call failed. EADDRINUSE means another process listens on the path;
+    /// EEXIST, that a file that is not a socket is in the way (it is left alone); EACCES, ENOENT and so on come
     /// from bind(2) as usual.</exception>
     public static UnixListener Bind(string path, int backlog = -1)
     {
@@ -132,7 +132,7 @@ public sealed class UnixListener : IStreamListener
 
         if (!status.IsSocket)
         {
-            throw new SyscallException($"bind({path}): the path exists and is not a socket, so it was left alone;", inUse);
+            throw new SyscallException($"bind({path}): the path exists and is not a socket, so it was left alone;", new Errno(c.EEXIST));
         }
 
         var probe = Libc.Socket(UnixSocketConstants.AF_UNIX, c.SOCK_STREAM, out var errno);

@@ -110,6 +110,11 @@ internal sealed unsafe class EpollPoller : IPoller
             r |= Readiness.Readable;
         }
 
+        if ((events & EPOLLPRI) != 0)
+        {
+            r |= Readiness.Priority;
+        }
+
         if ((events & EPOLLOUT) != 0)
         {
             r |= Readiness.Writable;
@@ -139,7 +144,8 @@ internal sealed unsafe class EpollPoller : IPoller
         var events = (interest & Interest.LevelTriggered) != 0 ? 0u : EPOLLET;
         if ((interest & Interest.Readable) != 0)
         {
-            events |= EPOLLIN | EPOLLRDHUP;
+            // EPOLLPRI: urgent data pending, so a short read (stopped at the urgent mark) is not taken as drained.
+            events |= EPOLLIN | EPOLLPRI | EPOLLRDHUP;
         }
 
         if ((interest & Interest.Writable) != 0)

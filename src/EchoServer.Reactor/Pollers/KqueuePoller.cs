@@ -218,7 +218,7 @@ internal sealed unsafe class KqueuePoller : IPoller
     /// Maps one kevent to <see cref="Readiness"/>, exactly as mio's <c>kqueue.rs mod event</c>:
     /// readable = EVFILT_READ or EVFILT_USER (the waker looks readable); writable = EVFILT_WRITE;
     /// error = EV_ERROR, or EV_EOF with a socket error in fflags; read-closed = READ with EV_EOF;
-    /// write-closed = WRITE with EV_EOF.
+    /// write-closed = WRITE with EV_EOF. Unlike mio, every READ also reports <see cref="Readiness.Priority"/>.
     /// </summary>
     internal static Readiness ToReadiness(KqueueConstants k, short filter, ushort flags, uint fflags)
     {
@@ -227,6 +227,12 @@ internal sealed unsafe class KqueuePoller : IPoller
         if (filter == k.EVFILT_READ || filter == k.EVFILT_USER)
         {
             r |= Readiness.Readable;
+        }
+
+        if (filter == k.EVFILT_READ)
+        {
+            // kqueue does not say whether a read would stop at a TCP urgent mark: assume it may.
+            r |= Readiness.Priority;
         }
 
         if (filter == k.EVFILT_WRITE)

@@ -26,4 +26,11 @@ public enum Readiness : byte
 
     /// <summary>The socket has a pending error (read it with SO_ERROR or the next operation).</summary>
     Error = 16,
+
+    /// <summary>
+    /// TCP urgent data is pending, or may be: a read can then stop short at the urgent mark with more queued
+    /// behind it, so a short read does not prove the receive queue empty. Comes with <see cref="Readable"/>.
+    /// epoll reports it exactly (EPOLLPRI); kqueue cannot tell and reports it with every read event.
+    /// </summary>
+    Priority = 32,
 }

@@ -237,7 +237,20 @@ internal sealed class EchoConnection : IReadinessHandler
         }
 
         var received = 0;
-        if (SpliceOnce(eventLoop, token, ReadSpan, readiness, ref received) == Step.Closed)
+        var step = SpliceOnce(eventLoop, token, ReadSpan, readiness, ref received);
+        if (step == Step.Blocked && !owedBefore)
+        {
+            // Reported readable, yet splice moved nothing: it stops at a TCP urgent mark (docs/design.md, "Urgent
+            // data"). A plain read steps over the mark; if that finds nothing either, leave splice mode, since the
+            // level-triggered registration would report the same readiness again at once.
+            step = ReadOnce(eventLoop, token, ReadSpan, readiness, ref received);
+            if (received == 0 && step != Step.Closed && !_peerFinished)
+            {
+                _mode = InputMode.ReadWrite;
+            }
+        }
+
+        if (step == Step.Closed)
         {
             return;
         }
@@ -310,6 +323,9 @@ internal sealed class EchoConnection : IReadinessHandler
 
         /// <summary>The connection was closed.</summary>
         Closed,
+
+        /// <summary>splice(2) moved nothing and would block.</summary>
+        Blocked,
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
@@ -347,8 +363,9 @@ internal sealed class EchoConnection : IReadinessHandler
             // A short read means the receive queue is empty and later data raises a new edge (netty's
             // edge-triggered transport relies on the same fact), which saves the read that would only
             // return EAGAIN. Not so for a FIN or RST that came with this edge: read() returns the data
-            // first and leaves the end of stream for a read no new edge will prompt.
-            var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
+            // first and leaves the end of stream for a read no new edge will prompt. Nor while urgent data is
+            // pending: a read stops short at the urgent mark with the rest still queued.
+            var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error | Readiness.Priority)) == 0;
             if (n < buffer.Length && shortReadDrains)
             {
                 return Step.Done;
@@ -417,7 +434,7 @@ internal sealed class EchoConnection : IReadinessHandler
 
         if (errno.IsWouldBlock)
         {
-            return Step.Done;
+            return Step.Blocked;
         }
 
         if (SplicePipe.IsNotSpliceable(errno))

@@ -26,6 +26,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int MaxBackoffMs = 1000;
 
     private readonly DescriptorHeadroom _headroom = new();
+    private readonly bool _perSocketOobInline = listener is UnixListener;
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -126,6 +127,12 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
         // (A unix socket has no Nagle; there the call fails with EOPNOTSUPP, harmlessly.)
         _ = TcpSocket.SetNoDelay(fd, true);
+        if (_perSocketOobInline)
+        {
+            // Urgent bytes inline, as on TCP, where the socket inherits it from its listener (docs/design.md, "Urgent data").
+            _ = TcpSocket.SetOobInline(fd, true);
+        }
+
         var connection = new EchoConnection(fd, context, eventLoop);
         Token token;
         try

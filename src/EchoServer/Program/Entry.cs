@@ -99,7 +99,8 @@ internal static class Entry
 
     public static int Main(string[] args)
     {
-        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.\n\n"
+        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.\n"
+            + "Every byte a client sends comes back in order; an urgent byte (MSG_OOB) comes back inline, in its place.\n\n"
             + EnvironmentHelp)
         {
             BindOption,

@@ -100,7 +100,7 @@ internal static class ServerHost
         catch (ListenFailure e)
         {
             var address = e.Transport == ListenTransport.Udp ? $"UDP {e.Address}" : e.Address.ToString();
-            Console.Error.WriteLine($"{name}: cannot listen on {address}: {Describe(e.Errno)}");
+            Console.Error.WriteLine($"{name}: cannot listen on {address}: {Describe(e.Errno, e.Transport)}");
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
@@ -297,11 +297,18 @@ internal static class ServerHost
         }
     }
 
-    private static string Describe(Errno errno)
+    private static string Describe(Errno errno, ListenTransport transport)
     {
         if (errno.IsAddressInUse)
         {
-            return "address already in use (another process is listening on that port)";
+            return transport == ListenTransport.Unix
+                ? "address already in use (another process is listening on that socket)"
+                : "address already in use (another process is listening on that port)";
+        }
+
+        if (errno.IsAlreadyExists && transport == ListenTransport.Unix)
+        {
+            return "the path exists and is not a socket (it was left alone)";
         }
 
         if (errno.IsPermissionDenied)

@@ -58,6 +58,7 @@ public class OsConstantsTests
         ["SO_LINGER"] = (13, 0x80, 0x80),
         ["SO_SNDBUF"] = (7, 0x1001, 0x1001),
         ["SO_RCVBUF"] = (8, 0x1002, 0x1002),
+        ["SO_OOBINLINE"] = (10, 0x100, 0x100),
         ["SO_NOSIGPIPE"] = (0, 0x1022, 0x800),
         ["IPPROTO_TCP"] = (6, 6, 6),
         ["TCP_NODELAY"] = (1, 1, 1),

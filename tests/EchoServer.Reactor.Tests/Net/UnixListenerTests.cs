@@ -92,7 +92,7 @@ public sealed class UnixListenerTests : IDisposable
         File.WriteAllText(_path, "keep me");
         var act = () => UnixListener.Bind(_path);
         act.Should().Throw<SyscallException>()
-            .Where(e => e.Errno.IsAddressInUse && e.Message.Contains("not a socket", StringComparison.Ordinal));
+            .Where(e => e.Errno.IsAlreadyExists && e.Message.Contains("not a socket", StringComparison.Ordinal));
         File.ReadAllText(_path).Should().Be("keep me");
     }
 
