@@ -1,4 +1,5 @@
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
@@ -48,8 +49,8 @@ public sealed class DescriptorHeadroom
     /// <summary>The lowest descriptor number inside the headroom.</summary>
     public int Ceiling => _ceiling;
 
-    /// <summary>True if <paramref name="fd"/>, just returned by accept(2) or open(2), lies in the headroom.</summary>
-    public bool IsInHeadroom(int fd) => fd >= _ceiling;
+    /// <summary>True if <paramref name="source"/>, just returned by accept(2) or open(2), lies in the headroom.</summary>
+    public bool IsInHeadroom(Source source) => source.Fd >= _ceiling;
 
     /// <summary>
     /// Re-reads the limit (it may have been raised with prlimit) and opens and closes one descriptor to
@@ -67,7 +68,7 @@ public sealed class DescriptorHeadroom
         }
 
         _ = Libc.Close(probe);
-        return !IsInHeadroom(probe);
+        return !IsInHeadroom(Source.FromFd(probe));
     }
 
     private void ReadLimit()

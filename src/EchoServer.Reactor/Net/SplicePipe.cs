@@ -1,4 +1,5 @@
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
@@ -33,7 +34,7 @@ public sealed class SplicePipe : IDisposable
     /// <summary>True where splice(2) exists (Linux).</summary>
     public static bool IsSupported => OsConstants.Current.HasSplice;
 
-    /// <summary>True if <paramref name="errno"/> from <see cref="FillFrom(TcpSocket, int, out Errno)"/> means this kind of socket cannot be spliced (EINVAL).</summary>
+    /// <summary>True if <paramref name="errno"/> from <see cref="FillFrom(StreamSocket, int, out Errno)"/> means this kind of socket cannot be spliced (EINVAL).</summary>
     public static bool IsNotSpliceable(Errno errno) => errno.Value == OsConstants.Current.EINVAL;
 
     /// <summary>Bytes in the pipe: spliced in and not yet out.</summary>
@@ -65,7 +66,7 @@ public sealed class SplicePipe : IDisposable
         }
 
         // The write end is the higher of the two: lowest-free allocation gives it second.
-        if (headroom is not null && headroom.IsInHeadroom(Math.Max(readFd, writeFd)))
+        if (headroom is not null && headroom.IsInHeadroom(Source.FromFd(Math.Max(readFd, writeFd))))
         {
             _ = Libc.Close(readFd);
             _ = Libc.Close(writeFd);
@@ -88,16 +89,9 @@ public sealed class SplicePipe : IDisposable
     /// socket has nothing, or the pipe is full). A short count does not mean the socket is drained: the
     /// pipe may have run out of slots.
     /// </returns>
-    public int FillFrom(TcpSocket socket, int count, out Errno errno)
+    public int FillFrom(StreamSocket socket, int count, out Errno errno)
     {
-        ArgumentNullException.ThrowIfNull(socket);
-        return FillFrom(socket.Fd, count, out errno);
-    }
-
-    /// <summary><see cref="FillFrom(TcpSocket, int, out Errno)"/> from a socket fd held without a <see cref="TcpSocket"/> object.</summary>
-    public int FillFrom(int socketFd, int count, out Errno errno)
-    {
-        var n = Libc.Splice(socketFd, _writeFd, count, out errno);
+        var n = Libc.Splice(socket.Source.Fd, _writeFd, count, out errno);
         if (n > 0)
         {
             Count += n;
@@ -108,15 +102,9 @@ public sealed class SplicePipe : IDisposable
 
     /// <summary>Splices what the pipe holds into <paramref name="socket"/> until the pipe is empty or the socket refuses.</summary>
     /// <returns>Bytes moved; <paramref name="errno"/> is 0 if the pipe was emptied, else why it stopped (EAGAIN or an error).</returns>
-    public int DrainTo(TcpSocket socket, out Errno errno)
+    public int DrainTo(StreamSocket socket, out Errno errno)
     {
-        ArgumentNullException.ThrowIfNull(socket);
-        return DrainTo(socket.Fd, out errno);
-    }
-
-    /// <summary><see cref="DrainTo(TcpSocket, out Errno)"/> into a socket fd held without a <see cref="TcpSocket"/> object.</summary>
-    public int DrainTo(int socketFd, out Errno errno)
-    {
+        var socketFd = socket.Source.Fd;
         var moved = 0;
         errno = default;
         while (Count > 0)

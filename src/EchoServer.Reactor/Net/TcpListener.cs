@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
 /// <summary>
-/// A non-blocking, close-on-exec listening TCP socket. Register <see cref="Fd"/> as
-/// <see cref="Pollers.Interest.Readable"/> and call <see cref="Accept"/> until it reports EAGAIN.
+/// A non-blocking, close-on-exec listening TCP socket. Register <see cref="Source"/> as
+/// <see cref="Interest.Readable"/> and call <see cref="TryAccept"/> until it reports EAGAIN.
 /// </summary>
 public sealed class TcpListener : IStreamListener
 {
@@ -18,8 +19,8 @@ public sealed class TcpListener : IStreamListener
         LocalEndPoint = localEndPoint;
     }
 
-    /// <summary>The socket's file descriptor (-1 once disposed).</summary>
-    public int Fd => _fd;
+    /// <inheritdoc/>
+    public Source Source => Source.FromFd(_fd);
 
     /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -58,12 +59,12 @@ public sealed class TcpListener : IStreamListener
     /// passed it): sets O_NONBLOCK and FD_CLOEXEC on it, and closes it on dispose. O_NONBLOCK belongs to the
     /// open file, so a copy the parent keeps becomes non-blocking too.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a listening TCP socket.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not a listening TCP socket.</exception>
     /// <exception cref="SyscallException">fcntl failed.</exception>
-    public static TcpListener Adopt(int fd)
+    public static TcpListener Adopt(Source source)
     {
-        var description = SocketDescription.TakeOver(fd, d => d.IsTcpListener, "a listening TCP socket");
-        return new TcpListener(fd, description.LocalEndPoint!);
+        var description = SocketDescription.TakeOver(source.Fd, d => d.IsTcpListener, "a listening TCP socket");
+        return new TcpListener(source.Fd, description.LocalEndPoint!);
     }
 
     /// <summary>
@@ -76,11 +77,8 @@ public sealed class TcpListener : IStreamListener
         return Libc.SetSocketOption(_fd, c.SOL_SOCKET, c.SO_OOBINLINE, on ? 1 : 0);
     }
 
-    /// <summary>Accepts one pending connection as a non-blocking, close-on-exec socket.</summary>
-    /// <param name="errno">EAGAIN when the queue is empty; ECONNABORTED for a connection that died in the queue
-    /// (accept the next); EMFILE/ENFILE when out of descriptors (back off).</param>
-    /// <returns>The connected socket's fd, or -1.</returns>
-    public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
+    /// <inheritdoc/>
+    public bool TryAccept(out StreamSocket socket, out Errno errno) => Libc.TryAccept(_fd, out socket, out errno);
 
     /// <summary>Closes the listening socket.</summary>
     public void Dispose() => Libc.CloseOnce(ref _fd);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
@@ -70,7 +71,7 @@ public readonly struct DatagramAddress : IEquatable<DatagramAddress>
 }
 
 /// <summary>
-/// A bound, non-blocking, close-on-exec UDP socket. Register <see cref="Fd"/> as
+/// A bound, non-blocking, close-on-exec UDP socket. Register <see cref="Source"/> as
 /// <see cref="Pollers.Interest.Readable"/> and call <see cref="ReceiveFrom"/> until it reports EAGAIN.
 /// </summary>
 public sealed class UdpSocket : IDisposable
@@ -83,8 +84,8 @@ public sealed class UdpSocket : IDisposable
         LocalEndPoint = localEndPoint;
     }
 
-    /// <summary>The socket's file descriptor (-1 once disposed).</summary>
-    public int Fd => _fd;
+    /// <summary>What to register with the event loop (<see cref="Source.None"/> once disposed).</summary>
+    public Source Source => Source.FromFd(_fd);
 
     /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -112,12 +113,12 @@ public sealed class UdpSocket : IDisposable
     /// Takes over a bound UDP socket this process inherited (systemd socket activation): sets O_NONBLOCK and
     /// FD_CLOEXEC, and closes it on dispose.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a UDP socket bound to a port.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not a UDP socket bound to a port.</exception>
     /// <exception cref="SyscallException">fcntl failed.</exception>
-    public static UdpSocket Adopt(int fd)
+    public static UdpSocket Adopt(Source source)
     {
-        var description = SocketDescription.TakeOver(fd, d => d.IsBoundUdp, "a bound UDP socket");
-        return new UdpSocket(fd, description.LocalEndPoint!);
+        var description = SocketDescription.TakeOver(source.Fd, d => d.IsBoundUdp, "a bound UDP socket");
+        return new UdpSocket(source.Fd, description.LocalEndPoint!);
     }
 
     /// <summary>Receives one datagram and its source. Allocates nothing.</summary>

@@ -1,4 +1,5 @@
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
@@ -16,8 +17,8 @@ public sealed class UnixDatagramSocket : IDisposable
         _fd = fd;
     }
 
-    /// <summary>The socket's file descriptor (-1 once disposed).</summary>
-    public int Fd => _fd;
+    /// <summary>What to register with the event loop (<see cref="Source.None"/> once disposed).</summary>
+    public Source Source => Source.FromFd(_fd);
 
     /// <summary>Creates the socket.</summary>
     /// <exception cref="SyscallException">socket(2) failed.</exception>

@@ -1,10 +1,11 @@
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor.Net;
 
 /// <summary>
 /// A non-blocking, close-on-exec listening unix-domain stream socket bound to a path in the file
-/// system. Accepted fds are stream sockets that <see cref="TcpSocket"/> can own.
+/// system. It accepts <see cref="StreamSocket"/>s.
 /// </summary>
 /// <remarks>
 /// <para>bind(2) fails with EADDRINUSE while any file exists at the path, including the socket file
@@ -28,8 +29,8 @@ public sealed class UnixListener : IStreamListener
         _ownsFile = ownsFile;
     }
 
-    /// <summary>The socket's file descriptor (-1 once disposed).</summary>
-    public int Fd => _fd;
+    /// <inheritdoc/>
+    public Source Source => Source.FromFd(_fd);
 
     /// <summary>The path the socket is bound to.</summary>
     public string LocalPath { get; }
@@ -89,16 +90,16 @@ public sealed class UnixListener : IStreamListener
     /// O_NONBLOCK and FD_CLOEXEC, and closes it on dispose, but never removes its file, which belongs to
     /// whoever created the socket.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="fd"/> is not a listening unix stream socket.</exception>
+    /// <exception cref="ArgumentException"><paramref name="source"/> is not a listening unix stream socket.</exception>
     /// <exception cref="SyscallException">fcntl failed.</exception>
-    public static UnixListener Adopt(int fd)
+    public static UnixListener Adopt(Source source)
     {
-        var description = SocketDescription.TakeOver(fd, d => d.IsUnixListener, "a listening unix stream socket");
-        return new UnixListener(fd, description.UnixPath ?? string.Empty, 0, ownsFile: false);
+        var description = SocketDescription.TakeOver(source.Fd, d => d.IsUnixListener, "a listening unix stream socket");
+        return new UnixListener(source.Fd, description.UnixPath ?? string.Empty, 0, ownsFile: false);
     }
 
     /// <inheritdoc/>
-    public int Accept(out Errno errno) => Libc.Accept(_fd, out _, out errno);
+    public bool TryAccept(out StreamSocket socket, out Errno errno) => Libc.TryAccept(_fd, out socket, out errno);
 
     /// <summary>Removes the socket file (if it is still ours) and closes the listening socket.</summary>
     public void Dispose()

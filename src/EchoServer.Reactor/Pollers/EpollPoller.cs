@@ -37,18 +37,18 @@ internal sealed unsafe class EpollPoller : IPoller
     public string Name => "epoll";
 
     /// <inheritdoc/>
-    public void Register(int fd, Token token, Interest interest) => Control(EPOLL_CTL_ADD, "epoll_ctl(ADD)", fd, token, interest);
+    public void Register(Source source, Token token, Interest interest) => Control(EPOLL_CTL_ADD, "epoll_ctl(ADD)", source.Fd, token, interest);
 
     /// <inheritdoc/>
-    public void Reregister(int fd, Token token, Interest interest) => Control(EPOLL_CTL_MOD, "epoll_ctl(MOD)", fd, token, interest);
+    public void Reregister(Source source, Token token, Interest interest) => Control(EPOLL_CTL_MOD, "epoll_ctl(MOD)", source.Fd, token, interest);
 
     /// <inheritdoc/>
-    public void Deregister(int fd)
+    public void Deregister(Source source)
     {
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
 
         // Kernels before 2.6.9 required a non-null event even for DEL; we pass one anyway.
-        var errno = Libc.EpollCtl(_queue.Fd, EPOLL_CTL_DEL, fd, 0, 0);
+        var errno = Libc.EpollCtl(_queue.Fd, EPOLL_CTL_DEL, source.Fd, 0, 0);
         if (errno.Value != 0)
         {
             throw new SyscallException("epoll_ctl(DEL)", errno);
@@ -89,7 +89,7 @@ internal sealed unsafe class EpollPoller : IPoller
         var waker = new EventFdWaker();
         try
         {
-            Register(waker.Fd, token, Interest.Readable);
+            Register(Source.FromFd(waker.Fd), token, Interest.Readable);
         }
         catch
         {

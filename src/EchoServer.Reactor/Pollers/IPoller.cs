@@ -34,14 +34,14 @@ public interface IPoller : IDisposable
     /// <summary>The backend's name: "epoll" or "kqueue".</summary>
     string Name { get; }
 
-    /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="fd"/> with <paramref name="token"/>.</summary>
-    void Register(int fd, Token token, Interest interest);
+    /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="source"/> with <paramref name="token"/>.</summary>
+    void Register(Source source, Token token, Interest interest);
 
-    /// <summary>Replaces the interest and token of a registered fd.</summary>
-    void Reregister(int fd, Token token, Interest interest);
+    /// <summary>Replaces the interest and token of a registered source.</summary>
+    void Reregister(Source source, Token token, Interest interest);
 
-    /// <summary>Stops reporting events for <paramref name="fd"/>.</summary>
-    void Deregister(int fd);
+    /// <summary>Stops reporting events for <paramref name="source"/>.</summary>
+    void Deregister(Source source);
 
     /// <summary>
     /// Blocks until at least one event is ready, the timeout passes, a signal interrupts the wait, or

@@ -63,9 +63,10 @@ internal sealed unsafe class KqueuePoller : IPoller
     public string Name => "kqueue";
 
     /// <inheritdoc/>
-    public void Register(int fd, Token token, Interest interest)
+    public void Register(Source source, Token token, Interest interest)
     {
         InterestCheck.ThrowIfInvalid(interest);
+        var fd = source.Fd;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
@@ -96,9 +97,10 @@ internal sealed unsafe class KqueuePoller : IPoller
     }
 
     /// <inheritdoc/>
-    public void Reregister(int fd, Token token, Interest interest)
+    public void Reregister(Source source, Token token, Interest interest)
     {
         InterestCheck.ThrowIfInvalid(interest);
+        var fd = source.Fd;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
@@ -131,8 +133,9 @@ internal sealed unsafe class KqueuePoller : IPoller
     }
 
     /// <inheritdoc/>
-    public void Deregister(int fd)
+    public void Deregister(Source source)
     {
+        var fd = source.Fd;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);

@@ -50,7 +50,18 @@ public static class PollerFactory
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined value.</exception>
     /// <exception cref="SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
-    public static IPoller Create(PollerKind kind)
+    public static IPoller Create(PollerKind kind) => ResolveSupported(kind) == PollerKind.Epoll ? new EpollPoller() : new KqueuePoller();
+
+    /// <summary>
+    /// Creates the poller for <paramref name="kind"/> and hands it to <paramref name="consumer"/> as a struct type
+    /// argument: the one place where the backend is chosen for code compiled per backend (the event loop).
+    /// </summary>
+    internal static TResult Create<TResult>(PollerKind kind, IBackendConsumer<TResult> consumer) =>
+        ResolveSupported(kind) == PollerKind.Epoll
+            ? consumer.Use(new EpollBackend(new EpollPoller()))
+            : consumer.Use(new KqueueBackend(new KqueuePoller()));
+
+    private static PollerKind ResolveSupported(PollerKind kind)
     {
         if (!Enum.IsDefined(kind))
         {
@@ -64,7 +75,7 @@ public static class PollerFactory
                 $"{NameOf(resolved)} is not available on {OsName} (available: {Available})");
         }
 
-        return resolved == PollerKind.Epoll ? new EpollPoller() : new KqueuePoller();
+        return resolved;
     }
 
     /// <summary>

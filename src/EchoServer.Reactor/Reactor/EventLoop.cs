@@ -1,55 +1,62 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor;
 
 /// <summary>
-/// The reactor: a single-threaded loop that waits on an <see cref="IPoller"/>, maps each event's
-/// <see cref="Token"/> to the <see cref="IReadinessHandler"/> that owns it, and runs due timers.
+/// The reactor: a single-threaded loop that waits for readiness, maps each event's <see cref="Token"/> to the
+/// <see cref="IReadinessHandler"/> that owns the registered <see cref="Source"/>, and runs due timers. This is the
+/// level to build a server on (a loop and handlers); <see cref="IPoller"/> is the level below, for a new backend.
 /// </summary>
 /// <remarks>
-/// <para>Every method except <see cref="Stop"/> must be called on the loop thread (the one inside
-/// <see cref="Run"/>), or before the loop starts.</para>
-/// <para>Fairness: under edge-triggered readiness a handler that stops before EAGAIN gets no new
-/// event for data already queued (epoll(7), "Possible pitfalls"). Such a handler calls
-/// <see cref="Schedule"/>; scheduled tokens run after the current batch, and while any are pending
-/// the loop polls with a zero timeout so fresh events are interleaved with the resumed work. A
-/// level-triggered registration (<see cref="Interest.LevelTriggered"/>) needs no such call: the next wait
-/// reports it again while the condition holds.</para>
+/// <para>Threads: <see cref="Post"/> and <see cref="Stop"/> are safe from any thread (a signal handler's too);
+/// every other member must be called on the loop thread (the one inside <see cref="Run"/>), or before the loop
+/// starts.</para>
+/// <para>The backend is chosen once, when the loop is created (<see cref="Create(PollerKind, int)"/>): the loop is
+/// compiled for it, so its wait and its registration calls are direct calls (docs/design.md, "The loop's hot path").</para>
+/// <para>Fairness: under edge-triggered readiness a handler that stops before EAGAIN gets no new event for data
+/// already queued (epoll(7), "Possible pitfalls"). Such a handler calls <see cref="Schedule"/>; scheduled tokens
+/// run after the current batch, and while any are pending the loop polls with a zero timeout so fresh events are
+/// interleaved with the resumed work. A level-triggered registration (<see cref="Interest.LevelTriggered"/>)
+/// needs no such call: the next wait reports it again while the condition holds.</para>
 /// </remarks>
-public sealed class EventLoop : IDisposable
+public abstract class EventLoop : IDisposable
 {
-    private static readonly Token WakerToken = new(ulong.MaxValue);
+    private protected static readonly Token WakerToken = new(ulong.MaxValue);
 
-    private readonly IPoller _poller;
-    private readonly EpollPoller? _epoll; // the same poller, typed, so its wait compiles into the loop (docs/design.md, "The loop's hot path")
-    private readonly IWaker _waker;
-    private readonly TokenSlab _slab = new();
-    private readonly TimerQueue _timers = new();
-    private readonly PollEvent[] _events;
+    private protected readonly TokenSlab _slab = new();
+    private protected readonly TimerQueue _timers = new();
+    private protected readonly PollEvent[] _events;
     private readonly ConcurrentQueue<Action<EventLoop>> _posted = new();
-    private List<PollEvent> _scheduled = [];
+    private protected List<PollEvent> _scheduled = [];
     private List<PollEvent> _running = [];
-    private int _postedPending; // 1 from a Post until the loop drains _posted: one field read per turn instead of a queue probe
-    private volatile bool _stopRequested;
-    private bool _disposed;
+    private protected int _postedPending; // 1 from a Post until the loop drains _posted: one field read per turn instead of a queue probe
+    private protected volatile bool _stopRequested;
+    private protected bool _disposed;
 
-    /// <summary>Creates a loop over <paramref name="poller"/>, which it then owns and disposes.</summary>
-    /// <param name="poller">The readiness backend.</param>
-    /// <param name="eventCapacity">The most events one wait returns (the size of the batch buffer).</param>
-    public EventLoop(IPoller poller, int eventCapacity = 1024)
+    private protected EventLoop(int eventCapacity)
     {
-        ArgumentNullException.ThrowIfNull(poller);
         ArgumentOutOfRangeException.ThrowIfLessThan(eventCapacity, 1);
-        _poller = poller;
-        _epoll = poller as EpollPoller;
         _events = new PollEvent[eventCapacity];
-        _waker = poller.CreateWaker(WakerToken);
     }
 
-    /// <summary>The backend under this loop.</summary>
-    public IPoller Poller => _poller;
+    /// <summary>Creates a loop on the backend <paramref name="kind"/> names (<see cref="PollerKind.Auto"/>: the OS's own).</summary>
+    /// <param name="kind">The readiness backend.</param>
+    /// <param name="eventCapacity">The most events one wait returns (the size of the batch buffer).</param>
+    /// <exception cref="PlatformNotSupportedException">The OS lacks that backend.</exception>
+    /// <exception cref="SyscallException">The kernel refused to create the queue or the waker (EMFILE, ENOMEM).</exception>
+    public static EventLoop Create(PollerKind kind = PollerKind.Auto, int eventCapacity = 1024) =>
+        PollerFactory.Create(kind, new LoopFactory(eventCapacity));
+
+    /// <summary>Creates a loop over a poller of the caller's (a backend of its own), which the loop then owns and disposes.</summary>
+    public static EventLoop Create(IPoller poller, int eventCapacity)
+    {
+        ArgumentNullException.ThrowIfNull(poller);
+        return new LoopFactory(eventCapacity).Use(new InterfaceBackend(poller));
+    }
+
+    /// <summary>The backend's name: "epoll" or "kqueue" (or the <see cref="IPoller.Name"/> of a poller passed in).</summary>
+    public abstract string BackendName { get; }
 
     /// <summary>How many handlers are registered.</summary>
     public int RegisteredCount => _slab.Count;
@@ -58,7 +65,7 @@ public sealed class EventLoop : IDisposable
     internal long StaleEventCount { get; private set; }
 
     /// <summary>Turns of the loop so far (one wait and its dispatch each).</summary>
-    public long Iterations { get; private set; }
+    public long Iterations { get; private protected set; }
 
     /// <summary>Events dispatched to handlers so far.</summary>
     public long EventsDispatched { get; private set; }
@@ -67,20 +74,20 @@ public sealed class EventLoop : IDisposable
     /// A monotonic clock in milliseconds, read once per turn after the wait returns: cheap enough
     /// for handlers to stamp every read with (idle timeouts), and the same for every handler in a batch.
     /// </summary>
-    public long NowMs { get; private set; } = TimerQueue.NowMs;
+    public long NowMs { get; private protected set; } = TimerQueue.NowMs;
 
     /// <summary>Raised on the loop thread when a handler throws; the handler is then deregistered and disposed.</summary>
     public event Action<Token, Exception>? HandlerFailed;
 
-    /// <summary>Registers <paramref name="fd"/> with the poller and gives it to <paramref name="handler"/>.</summary>
+    /// <summary>Registers <paramref name="source"/> with the poller and gives it to <paramref name="handler"/>.</summary>
     /// <returns>The token that identifies this registration until <see cref="Deregister"/>.</returns>
-    public Token Register(int fd, Interest interest, IReadinessHandler handler)
+    public Token Register(Source source, Interest interest, IReadinessHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        var token = _slab.Add(fd, handler);
+        var token = _slab.Add(source, handler);
         try
         {
-            _poller.Register(fd, token, interest);
+            PollerRegister(source, token, interest);
         }
         catch
         {
@@ -94,45 +101,49 @@ public sealed class EventLoop : IDisposable
     /// <summary>Changes the interest of a live registration.</summary>
     public void Reregister(Token token, Interest interest)
     {
-        if (_slab.Get(token, out var fd) is null)
+        if (_slab.Get(token, out var source) is null)
         {
             throw new InvalidOperationException($"{token} is not registered.");
         }
 
-        _poller.Reregister(fd, token, interest);
+        PollerReregister(source, token, interest);
     }
 
     /// <summary>
     /// Removes the registration and frees its token. Events for it that are already in the current
-    /// batch, or scheduled, are dropped. The caller still owns the fd and closes it after this.
+    /// batch, or scheduled, are dropped. The caller still owns the source and closes it after this.
     /// </summary>
     /// <returns>False if the token was already freed.</returns>
     public bool Deregister(Token token)
     {
-        if (_slab.Get(token, out var fd) is null)
+        if (_slab.Get(token, out var source) is null)
         {
             return false;
         }
 
         _slab.Remove(token);
-        _poller.Deregister(fd);
+        PollerDeregister(source);
         return true;
     }
 
     /// <summary>
-    /// A snapshot of every live registration, for shutdown and drain (it allocates; not for the hot path).
-    /// Handlers can thus be found without keeping a list of their own, which would cost memory per handler.
+    /// Every live registration whose handler is a <typeparamref name="THandler"/>, for shutdown and drain (it
+    /// allocates; not for the hot path). Handlers can thus be found without a list of their own, which would cost
+    /// memory per handler.
     /// </summary>
-    public List<KeyValuePair<Token, IReadinessHandler>> Registrations()
+    public List<(Token Token, THandler Handler)> Handlers<THandler>()
+        where THandler : class, IReadinessHandler
     {
-        var tokens = _slab.LiveTokens();
-        var registrations = new List<KeyValuePair<Token, IReadinessHandler>>(tokens.Count);
-        foreach (var token in tokens)
+        var found = new List<(Token, THandler)>();
+        foreach (var token in _slab.LiveTokens())
         {
-            registrations.Add(new(token, _slab.Get(token, out _)!));
+            if (_slab.Get(token, out _) is THandler handler)
+            {
+                found.Add((token, handler));
+            }
         }
 
-        return registrations;
+        return found;
     }
 
     /// <summary>True while <paramref name="token"/> is registered.</summary>
@@ -144,15 +155,19 @@ public sealed class EventLoop : IDisposable
     /// </summary>
     public void Schedule(Token token, Readiness readiness) => _scheduled.Add(new PollEvent(token, readiness));
 
-    /// <summary>Runs <paramref name="callback"/> on the loop thread once <paramref name="delay"/> has passed.</summary>
-    public TimerId AddTimer(TimeSpan delay, Action<EventLoop> callback)
+    /// <summary>
+    /// Runs <paramref name="callback"/> on the loop thread once <paramref name="delay"/> has passed, and again after
+    /// each delay it returns, until it returns null (redis's <c>ae</c> time events): periodic work is one callback.
+    /// </summary>
+    /// <returns>The timer's id, the same for every run, for <see cref="CancelTimer"/>.</returns>
+    public TimerId AddTimer(TimeSpan delay, TimerCallback callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
         return _timers.Add(delay, callback);
     }
 
-    /// <summary>Cancels a timer that has not fired yet.</summary>
-    /// <returns>False if it already fired or was cancelled.</returns>
+    /// <summary>Cancels a timer: it does not run again (a periodic one included).</summary>
+    /// <returns>False if it already ended or was cancelled.</returns>
     public bool CancelTimer(TimerId timer) => _timers.Cancel(timer);
 
     /// <summary>
@@ -162,7 +177,7 @@ public sealed class EventLoop : IDisposable
     public void Stop()
     {
         _stopRequested = true;
-        _waker.Wake();
+        Wake();
     }
 
     /// <summary>
@@ -174,19 +189,11 @@ public sealed class EventLoop : IDisposable
         ArgumentNullException.ThrowIfNull(action);
         _posted.Enqueue(action);
         Volatile.Write(ref _postedPending, 1);
-        _waker.Wake();
+        Wake();
     }
 
-    /// <summary>Runs until <see cref="Stop"/> is called. Fd errors are the handlers' business; a failing poller throws.</summary>
-    public void Run()
-    {
-        while (!_stopRequested)
-        {
-            Turn(-1);
-        }
-
-        _stopRequested = false;
-    }
+    /// <summary>Runs until <see cref="Stop"/> is called. Errors of a source are its handler's business; a failing poller throws.</summary>
+    public abstract void Run();
 
     /// <summary>
     /// One turn: waits (at most <paramref name="timeoutMs"/>, less if a timer is due sooner, 0 if work is
@@ -194,31 +201,19 @@ public sealed class EventLoop : IDisposable
     /// </summary>
     /// <param name="timeoutMs">-1 for no limit other than timers.</param>
     /// <returns>The number of events the poller returned.</returns>
-    public int RunOnce(int timeoutMs) => Turn(timeoutMs);
+    public abstract int RunOnce(int timeoutMs);
 
-    // Inlined into Run, with the epoll wait inlined into it, so a turn makes no managed call before its
-    // first dispatch and the P/Invoke frame is set up once per Run, not once per wait. docs/design.md,
-    // "The loop's hot path".
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Turn(int timeoutMs)
+    private protected abstract void PollerRegister(Source source, Token token, Interest interest);
+
+    private protected abstract void PollerReregister(Source source, Token token, Interest interest);
+
+    private protected abstract void PollerDeregister(Source source);
+
+    private protected abstract void Wake();
+
+    /// <summary>Scheduled handlers, posted actions and due timers: the part of a turn after the events.</summary>
+    private protected void FinishTurn()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var timeout = _scheduled.Count > 0 ? 0 : _timers.Count > 0 ? MinTimeout(timeoutMs, _timers.MillisecondsUntilNext()) : timeoutMs;
-        var n = _epoll is { } epoll ? epoll.Wait(_events, timeout) : _poller.Wait(_events, timeout);
-        NowMs = TimerQueue.NowMs;
-        Iterations++;
-        for (var i = 0; i < n; i++)
-        {
-            ref readonly var ev = ref _events[i];
-            if (ev.Token == WakerToken)
-            {
-                _waker.Reset();
-                continue;
-            }
-
-            Dispatch(ev);
-        }
-
         if (_scheduled.Count > 0)
         {
             RunScheduled();
@@ -233,9 +228,9 @@ public sealed class EventLoop : IDisposable
         {
             _timers.RunDue(this);
         }
-
-        return n;
     }
+
+    private protected static int MinTimeout(int a, int b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
 
     private void RunScheduled()
     {
@@ -269,7 +264,7 @@ public sealed class EventLoop : IDisposable
         }
     }
 
-    private void Dispatch(PollEvent ev)
+    private protected void Dispatch(PollEvent ev)
     {
         var handler = _slab.Get(ev.Token, out _);
         if (handler is null)
@@ -293,7 +288,7 @@ public sealed class EventLoop : IDisposable
             }
             catch (IOException)
             {
-                // The handler may have closed its fd before throwing (EBADF); its token is freed all the same.
+                // The handler may have closed its source before throwing (EBADF); its token is freed all the same.
             }
 
             handler.Dispose();
@@ -301,10 +296,8 @@ public sealed class EventLoop : IDisposable
         }
     }
 
-    private static int MinTimeout(int a, int b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
-
     /// <summary>
-    /// Orderly shutdown: deregisters and disposes every handler (which closes its fd), then the waker
+    /// Orderly shutdown: deregisters and disposes every handler (which closes its source), then the waker
     /// and the poller.
     /// </summary>
     public void Dispose()
@@ -317,15 +310,15 @@ public sealed class EventLoop : IDisposable
         _disposed = true;
         foreach (var token in _slab.LiveTokens())
         {
-            var handler = _slab.Get(token, out var fd);
+            var handler = _slab.Get(token, out var source);
             _slab.Remove(token);
             try
             {
-                _poller.Deregister(fd);
+                PollerDeregister(source);
             }
             catch (IOException)
             {
-                // The fd may already be gone (a handler closed it without deregistering); closing is all that is left.
+                // The source may already be gone (a handler closed it without deregistering); closing is all that is left.
             }
 
             try
@@ -340,7 +333,17 @@ public sealed class EventLoop : IDisposable
             }
         }
 
-        _waker.Dispose();
-        _poller.Dispose();
+        DisposePoller();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Closes the waker and the poller.</summary>
+    private protected abstract void DisposePoller();
+
+    /// <summary>Builds the loop for the backend the factory chose.</summary>
+    private sealed class LoopFactory(int eventCapacity) : IBackendConsumer<EventLoop>
+    {
+        public EventLoop Use<TPoller>(TPoller poller)
+            where TPoller : struct, IPoller => new EventLoop<TPoller>(poller, eventCapacity);
     }
 }

@@ -7,14 +7,22 @@ namespace EchoServer.Reactor;
 public readonly record struct TimerId(long Id);
 
 /// <summary>
-/// One-shot timers on a binary min-heap keyed by deadline: O(log n) insert and pop, n up to one per
-/// connection (idle timeouts, re-armed per timeout period, not per read), and the next deadline at hand for
-/// the poll timeout. Cancelled timers are skipped when they surface. docs/design.md, "Timers".
+/// What a timer callback returns (as redis's <c>ae</c> time events do): the delay until it runs again, or null when
+/// it is done.
+/// </summary>
+public delegate TimeSpan? TimerCallback(EventLoop eventLoop);
+
+/// <summary>
+/// Timers on a binary min-heap keyed by deadline: O(log n) insert and pop, n up to one per connection (idle
+/// timeouts, re-armed per timeout period, not per read), and the next deadline at hand for the poll timeout.
+/// A callback's return value re-arms it under the same id, so a periodic timer can be cancelled like any other.
+/// Cancelled timers are skipped when they surface. docs/design.md, "Timers".
 /// </summary>
 internal sealed class TimerQueue
 {
     private readonly PriorityQueue<long, long> _heap = new();
-    private readonly Dictionary<long, Action<EventLoop>> _callbacks = [];
+    private readonly Dictionary<long, TimerCallback> _callbacks = [];
+    private readonly List<(long Id, TimeSpan Delay)> _rearmed = [];
     private long _nextId;
 
     public int Count => _callbacks.Count;
@@ -28,10 +36,16 @@ internal sealed class TimerQueue
 
     public static long NowMs => Stopwatch.GetTimestamp() / s_ticksPerMs;
 
-    public TimerId Add(TimeSpan delay, Action<EventLoop> callback)
+    public TimerId Add(TimeSpan delay, TimerCallback callback)
     {
         var id = ++_nextId;
+        _callbacks.Add(id, callback);
+        Schedule(id, delay);
+        return new TimerId(id);
+    }
 
+    private void Schedule(long id, TimeSpan delay)
+    {
         // Round the deadline up from the exact time, not from NowMs: NowMs drops the fraction of the
         // current millisecond, and a deadline of NowMs + delay could then fire up to 1 ms early. A timer
         // never fires before its delay has passed (a zero delay is due at once).
@@ -39,9 +53,7 @@ internal sealed class TimerQueue
         var deadline = delayMs <= 0
             ? NowMs
             : (long)Math.Ceiling((Stopwatch.GetTimestamp() / (double)s_ticksPerMs) + delayMs);
-        _callbacks.Add(id, callback);
         _heap.Enqueue(id, deadline);
-        return new TimerId(id);
     }
 
     public bool Cancel(TimerId timer)
@@ -73,7 +85,10 @@ internal sealed class TimerQueue
         return -1;
     }
 
-    /// <summary>Runs every timer whose deadline has passed; timers added by a callback wait for the next turn.</summary>
+    /// <summary>
+    /// Runs every timer whose deadline has passed, each at most once: timers added or re-armed by a callback wait
+    /// for the next turn. A callback that cancels its own timer ends it whatever it returns.
+    /// </summary>
     public void RunDue(EventLoop loop)
     {
         var now = NowMs;
@@ -81,12 +96,33 @@ internal sealed class TimerQueue
         while (_heap.TryPeek(out var id, out var deadline) && deadline <= now && id <= limit)
         {
             _heap.Dequeue();
-            if (_callbacks.Remove(id, out var callback))
+            if (!_callbacks.TryGetValue(id, out var callback))
             {
-                callback(loop);
+                continue; // cancelled
+            }
+
+            var next = callback(loop);
+            if (!_callbacks.ContainsKey(id))
+            {
+                continue; // it cancelled itself
+            }
+
+            if (next is { } delay)
+            {
+                _rearmed.Add((id, delay));
+            }
+            else
+            {
+                _callbacks.Remove(id);
             }
         }
 
+        foreach (var (id, delay) in _rearmed)
+        {
+            Schedule(id, delay);
+        }
+
+        _rearmed.Clear();
         ForgetCancelledIfNoneLive();
     }
 

@@ -32,8 +32,9 @@ internal sealed class TokenSlab
     /// <summary>Slots the table has room for (whole chunks); for tests.</summary>
     public int Capacity { get; private set; }
 
-    public Token Add(int fd, IReadinessHandler handler)
+    public Token Add(Source source, IReadinessHandler handler)
     {
+        var fd = source.Fd;
         int index;
         if (_firstFree != NoFreeSlot)
         {
@@ -60,7 +61,7 @@ internal sealed class TokenSlab
 
     /// <summary>The handler of a live token; null for a freed or never-issued one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public IReadinessHandler? Get(Token token, out int fd)
+    public IReadinessHandler? Get(Token token, out Source source)
     {
         var index = (int)(uint)token.Value;
         if ((uint)index < (uint)_used)
@@ -68,12 +69,12 @@ internal sealed class TokenSlab
             ref var slot = ref SlotAt(index);
             if (slot.Generation == (uint)(token.Value >> 32) && slot.Handler is { } handler)
             {
-                fd = slot.Fd;
+                source = Source.FromFd(slot.Fd);
                 return handler;
             }
         }
 
-        fd = -1;
+        source = Source.None;
         return null;
     }
 
@@ -133,7 +134,10 @@ internal sealed class TokenSlab
     {
         public IReadinessHandler? Handler;
 
-        /// <summary>The registered fd; in a free slot, the index of the next free slot (or -1).</summary>
+        /// <summary>
+        /// The registered source's handle, in 32 bits (a Windows SOCKET too: only the low 32 bits of a kernel handle are
+        /// significant); in a free slot, the index of the next free slot (or -1).
+        /// </summary>
         public int Fd;
 
         public uint Generation;

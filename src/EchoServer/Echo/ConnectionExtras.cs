@@ -16,8 +16,6 @@ internal sealed class ConnectionExtras(Token token, string? peer)
     /// <summary>The client's address as text, kept only when Debug logging is on.</summary>
     public string? Peer { get; } = peer;
 
-    /// <summary>The idle check, one delegate per connection, re-armed lazily (see <see cref="EchoConnection"/>).</summary>
-    public Action<EventLoop>? IdleCheck { get; set; }
-
+    /// <summary>The idle check's timer, which re-arms itself for the time left until the connection has been idle too long.</summary>
     public TimerId IdleTimer { get; set; }
 }

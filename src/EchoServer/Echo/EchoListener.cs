@@ -10,7 +10,7 @@ namespace EchoServer.Echo;
 /// </summary>
 /// <remarks>
 /// <para>The listener is TCP or unix-domain (<see cref="IStreamListener"/>); either accepts stream sockets that
-/// <see cref="TcpSocket"/> reads and writes alike. Only TCP_NODELAY is TCP-specific: on a unix socket
+/// <see cref="StreamSocket"/> reads and writes alike. Only TCP_NODELAY is TCP-specific: on a unix socket
 /// setsockopt returns an error, which is ignored.</para>
 /// <para>Out of descriptors (EMFILE/ENFILE), or once an accepted fd lands in the <see cref="DescriptorHeadroom"/>,
 /// it pauses and retries with a doubling delay (10 ms to 1 s), logging once per burst, while existing
@@ -55,8 +55,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     {
         for (var i = 0; i < context.Options.AcceptsPerWakeup; i++)
         {
-            var fd = listener.Accept(out var errno);
-            if (fd < 0)
+            if (!listener.TryAccept(out var socket, out var errno))
             {
                 if (errno.IsWouldBlock)
                 {
@@ -80,7 +79,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
             if (!context.Gate.TryEnter(out var burst))
             {
-                Reject(fd, burst);
+                Reject(socket, burst);
             }
             else
             {
@@ -89,16 +88,16 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                     EchoLog.LimitCleared(context.Logger, burst);
                 }
 
-                if (!Adopt(eventLoop, fd))
+                if (!Adopt(eventLoop, socket))
                 {
                     return;
                 }
             }
 
-            if (_headroom.IsInHeadroom(fd))
+            if (_headroom.IsInHeadroom(socket.Source))
             {
                 // Every lower descriptor is taken: stop before the table is full (see DescriptorHeadroom).
-                BackOff(eventLoop, default, fd);
+                BackOff(eventLoop, default, socket.Source.Fd);
                 return;
             }
         }
@@ -106,13 +105,11 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         eventLoop.Schedule(Token, Readiness.Readable);
     }
 
-    private void Reject(int fd, long placeInBurst)
+    private void Reject(StreamSocket socket, long placeInBurst)
     {
-        using (var socket = new TcpSocket(fd))
-        {
-            // RST rather than FIN: the client learns at once that it was refused, not that we echoed nothing.
-            _ = socket.SetResetOnClose();
-        }
+        // RST rather than FIN: the client learns at once that it was refused, not that we echoed nothing.
+        _ = socket.SetResetOnClose();
+        socket.Dispose();
 
         context.Counters.Rejected++;
         if (placeInBurst == 1)
@@ -122,22 +119,22 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     }
 
     /// <returns>False if the loop could not take the connection (it was closed and accepting backs off).</returns>
-    private bool Adopt(EventLoop eventLoop, int fd)
+    private bool Adopt(EventLoop eventLoop, StreamSocket socket)
     {
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
         // (A unix socket has no Nagle; there the call fails with EOPNOTSUPP, harmlessly.)
-        _ = TcpSocket.SetNoDelay(fd, true);
+        _ = socket.SetNoDelay(true);
         if (_perSocketOobInline)
         {
             // Urgent bytes inline, as on TCP, where the socket inherits it from its listener (docs/design.md, "Urgent data").
-            _ = TcpSocket.SetOobInline(fd, true);
+            _ = socket.SetOobInline(true);
         }
 
-        var connection = new EchoConnection(fd, context, eventLoop);
+        var connection = new EchoConnection(socket, context, eventLoop);
         Token token;
         try
         {
-            token = eventLoop.Register(fd, Interest.ReadWrite, connection);
+            token = eventLoop.Register(socket.Source, Interest.ReadWrite, connection);
         }
         catch (SyscallException e)
         {
@@ -151,7 +148,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         context.Counters.Active++;
         context.Counters.Accepted++;
         Accepted++;
-        var peer = context.DebugLogging ? TcpSocket.RemoteEndPointOf(fd)?.ToString() : null;
+        var peer = context.DebugLogging ? socket.RemoteEndPoint?.ToString() : null;
         connection.Start(eventLoop, token, peer);
         if (context.DebugLogging)
         {
@@ -191,24 +188,29 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
 
         _timerArmed = true;
-        eventLoop.AddTimer(TimeSpan.FromMilliseconds(_backoffMs), loop =>
+        eventLoop.AddTimer(TimeSpan.FromMilliseconds(_backoffMs), RetryAccepting);
+    }
+
+    /// <summary>The back-off timer: accepts again once there is room, else waits twice as long.</summary>
+    private TimeSpan? RetryAccepting(EventLoop loop)
+    {
+        if (!loop.IsRegistered(Token))
         {
             _timerArmed = false;
-            if (!loop.IsRegistered(Token))
-            {
-                return;
-            }
+            return null;
+        }
 
-            // Probing first keeps a retry from accepting into a table that is still full.
-            if (_headroom.HasRoom())
-            {
-                AcceptPending(loop);
-            }
-            else
-            {
-                BackOff(loop, errno, fdInHeadroom);
-            }
-        });
+        // Probing first keeps a retry from accepting into a table that is still full.
+        if (!_headroom.HasRoom())
+        {
+            _backoffMs = Math.Min(_backoffMs * 2, MaxBackoffMs);
+            _failedAttempts++;
+            return TimeSpan.FromMilliseconds(_backoffMs);
+        }
+
+        _timerArmed = false;
+        AcceptPending(loop);
+        return null;
     }
 
     public void Dispose()

@@ -38,7 +38,7 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
         }
 
         var acceptor = new EchoListener(listener, context);
-        acceptor.Token = eventLoop.Register(listener.Fd, Interest.Readable, acceptor);
+        acceptor.Token = eventLoop.Register(listener.Source, Interest.Readable, acceptor);
         _listeners.Add(acceptor);
         return acceptor;
     }
@@ -47,7 +47,7 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
     public UdpEchoHandler AddUdp(UdpSocket socket)
     {
         var udp = new UdpEchoHandler(socket, context, new UdpRateLimiter());
-        udp.Token = eventLoop.Register(socket.Fd, Interest.Readable, udp);
+        udp.Token = eventLoop.Register(socket.Source, Interest.Readable, udp);
         _udp.Add(udp);
         return udp;
     }
@@ -83,20 +83,28 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
             return;
         }
 
-        _drainDeadline = eventLoop.AddTimer(context.Options.ShutdownTimeout, _ => CloseAll());
-        Sweep(eventLoop);
+        _drainDeadline = eventLoop.AddTimer(context.Options.ShutdownTimeout, _ =>
+        {
+            CloseAll();
+            return null;
+        });
+        if (Sweep(eventLoop) is { } next)
+        {
+            eventLoop.AddTimer(next, Sweep);
+        }
     }
 
     /// <summary>
     /// The drain's one decision, every <see cref="DrainSweepMs"/>: close each connection that owes nothing and has been
     /// quiet for the quiet period; stop the loop once none is left (connections that finish by themselves are counted here too).
     /// </summary>
-    private void Sweep(EventLoop loop)
+    /// <returns>The delay until the next sweep, or null once the loop is stopped.</returns>
+    private TimeSpan? Sweep(EventLoop loop)
     {
         var quietMs = (long)context.Options.DrainQuietPeriod.TotalMilliseconds;
-        foreach (var (token, handler) in loop.Registrations())
+        foreach (var (token, connection) in loop.Handlers<EchoConnection>())
         {
-            if (handler is EchoConnection { OwesNothing: true } connection && loop.NowMs - connection.LastActivityMs >= quietMs)
+            if (connection.OwesNothing && connection.QuietMs(loop.NowMs) >= quietMs)
             {
                 connection.Close(loop, token, CloseReason.Shutdown);
             }
@@ -104,24 +112,20 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
 
         if (context.Counters.Active > 0)
         {
-            loop.AddTimer(TimeSpan.FromMilliseconds(DrainSweepMs), Sweep);
+            return TimeSpan.FromMilliseconds(DrainSweepMs);
         }
-        else
-        {
-            loop.CancelTimer(_drainDeadline);
-            loop.Stop();
-        }
+
+        loop.CancelTimer(_drainDeadline);
+        loop.Stop();
+        return null;
     }
 
     private void CloseAll()
     {
         EchoLog.DrainTimedOut(context.Logger, context.Counters.Active);
-        foreach (var (token, handler) in eventLoop.Registrations())
+        foreach (var (token, connection) in eventLoop.Handlers<EchoConnection>())
         {
-            if (handler is EchoConnection connection)
-            {
-                connection.Close(eventLoop, token, CloseReason.Shutdown);
-            }
+            connection.Close(eventLoop, token, CloseReason.Shutdown);
         }
 
         eventLoop.Stop();

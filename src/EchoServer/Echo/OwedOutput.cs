@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using EchoServer.Reactor;
 using EchoServer.Reactor.Net;
 
 namespace EchoServer.Echo;
@@ -22,8 +23,6 @@ internal sealed class OwedOutput
 
     public int Count => Pipe?.Count ?? _end - _start;
 
-    public ReadOnlySpan<byte> Span => _buffer.AsSpan(_start, _end - _start);
-
     /// <summary>Copies <paramref name="bytes"/> in; only valid while empty.</summary>
     public void Keep(ReadOnlySpan<byte> bytes)
     {
@@ -41,8 +40,33 @@ internal sealed class OwedOutput
         Pipe = pipe;
     }
 
-    /// <summary>Drops <paramref name="count"/> sent bytes of a copied tail from the front.</summary>
-    public void Consume(int count) => _start += count;
+    /// <summary>Sends what is owed to <paramref name="socket"/> until all of it has gone or the socket refuses.</summary>
+    /// <param name="socket">The client's socket.</param>
+    /// <param name="errno">Why it stopped short: EAGAIN (wait for writability) or an error; 0 when all went.</param>
+    /// <returns>Bytes sent.</returns>
+    public int FlushTo(StreamSocket socket, out Errno errno)
+    {
+        if (Pipe is { } pipe)
+        {
+            return pipe.DrainTo(socket, out errno);
+        }
+
+        var sent = 0;
+        errno = default;
+        while (_end > _start)
+        {
+            var written = socket.Write(_buffer.AsSpan(_start, _end - _start), out errno);
+            if (written < 0)
+            {
+                break;
+            }
+
+            _start += written;
+            sent += written;
+        }
+
+        return sent;
+    }
 
     /// <summary>Empties this for reuse: the array goes back to the shared pool; the pipe, if any, is handed back to the caller.</summary>
     public SplicePipe? Release()

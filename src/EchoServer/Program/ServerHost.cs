@@ -34,7 +34,7 @@ internal static class ServerHost
             var gate = new ConnectionGate(settings.Echo.MaxConnections);
             for (var i = 0; i < settings.Reactors; i++)
             {
-                var loop = new EventLoop(PollerFactory.Create(settings.Poller));
+                var loop = EventLoop.Create(settings.Poller);
                 var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
                 services.Add(service);
                 loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
@@ -45,17 +45,17 @@ internal static class ServerHost
             EchoService NextService() => services[nextReactor++ % services.Count];
             foreach (var socket in settings.Inherited)
             {
-                var fd = socket.Description.Fd;
+                var source = Source.FromFd(socket.Description.Fd);
                 var address = socket.Description.Address;
                 if (socket.IsStream)
                 {
-                    IStreamListener listener = socket.Description.IsTcpListener ? TcpListener.Adopt(fd) : UnixListener.Adopt(fd);
+                    IStreamListener listener = socket.Description.IsTcpListener ? TcpListener.Adopt(source) : UnixListener.Adopt(source);
                     listeners.Add((address, NextService().AddListener(listener)));
                     announcements.Add(poller => HostLog.ListeningInherited(logger, address, poller, socket.Label));
                 }
                 else
                 {
-                    services[0].AddUdp(UdpSocket.Adopt(fd));
+                    services[0].AddUdp(UdpSocket.Adopt(source));
                     announcements.Add(_ => HostLog.ListeningUdpInherited(logger, address, socket.Label));
                 }
             }
@@ -179,17 +179,15 @@ internal static class ServerHost
 
         if (settings.StatsInterval is { } interval)
         {
-            void Report(EventLoop loop)
+            services[0].Loop.AddTimer(interval, _ =>
             {
                 var summary = metrics.Summary();
                 EchoLog.Stats(logger, summary);
-                loop.AddTimer(interval, Report);
-            }
-
-            services[0].Loop.AddTimer(interval, Report);
+                return interval;
+            });
         }
 
-        var poller = services[0].Loop.Poller.Name;
+        var poller = services[0].Loop.BackendName;
         foreach (var announce in announcements)
         {
             announce(poller);
@@ -255,13 +253,11 @@ internal static class ServerHost
         for (var i = 0; i < services.Count; i++)
         {
             var index = i;
-            void Beat(EventLoop l)
+            services[i].Loop.AddTimer(TimeSpan.Zero, _ =>
             {
                 heartbeats.Beat(index);
-                l.AddTimer(heartbeats.BeatEvery, Beat);
-            }
-
-            services[i].Loop.AddTimer(TimeSpan.Zero, Beat);
+                return heartbeats.BeatEvery;
+            });
         }
 
         return heartbeats;
@@ -273,27 +269,23 @@ internal static class ServerHost
     /// </summary>
     private static void StartNotifierTimers(EventLoop loop, ServiceNotifier notifier, Func<string> status, LoopHeartbeats? heartbeats)
     {
-        void RefreshStatus(EventLoop l)
+        loop.AddTimer(StatusInterval, _ =>
         {
             notifier.Status(status());
-            l.AddTimer(StatusInterval, RefreshStatus);
-        }
-
-        loop.AddTimer(StatusInterval, RefreshStatus);
+            return StatusInterval;
+        });
         if (heartbeats is not null) // exactly when WATCHDOG_USEC asks for pings
         {
-            void Ping(EventLoop l)
+            notifier.Watchdog();
+            loop.AddTimer(heartbeats.PingEvery, _ =>
             {
                 if (heartbeats.AllBeatSinceLastLook())
                 {
                     notifier.Watchdog();
                 }
 
-                l.AddTimer(heartbeats.PingEvery, Ping);
-            }
-
-            notifier.Watchdog();
-            loop.AddTimer(heartbeats.PingEvery, Ping);
+                return heartbeats.PingEvery;
+            });
         }
     }
 

@@ -113,7 +113,7 @@ internal sealed class ServiceNotifier : IDisposable
                 _lastStatus = status;
             }
 
-            if (_socket.Fd < 0 || _socket.SendTo(bytes, _address, out _) < 0)
+            if (!_socket.Source.IsValid || _socket.SendTo(bytes, _address, out _) < 0)
             {
                 FailedSends++;
             }
