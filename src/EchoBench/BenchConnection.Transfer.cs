@@ -94,20 +94,24 @@ internal sealed partial class BenchConnection
                 return false;
             }
 
-            if (_sendTimes is not null)
-            {
-                // Message k starts when its first byte, at offset k * size, is handed to the kernel.
-                var now = Stopwatch.GetTimestamp();
-                for (var k = (_sent + _size - 1) / _size; k * _size < _sent + n; k++)
-                {
-                    _sendTimes[k % _sendTimes.Length] = now;
-                }
-            }
-
+            StampSendTimes(n);
             _sent += n;
         }
 
         _reschedule |= Readiness.Writable;
         return true;
+    }
+
+    /// <summary>Message k starts when its first byte, at offset k * size, is handed to the kernel.</summary>
+    private void StampSendTimes(int written)
+    {
+        if (_sendTimes is not null)
+        {
+            var now = Stopwatch.GetTimestamp();
+            for (var k = (_sent + _size - 1) / _size; k * _size < _sent + written; k++)
+            {
+                _sendTimes[k % _sendTimes.Length] = now;
+            }
+        }
     }
 }

@@ -20,44 +20,11 @@ internal sealed partial class BenchConnection
             echoed = echoed[..(int)owed];
         }
 
-        var mismatched = _pattern.CountMismatches(_patternOffset, _received, echoed);
-        if (mismatched > 0)
-        {
-            if (_stats.Mismatched == 0)
-            {
-                _run.Report(Index, $"echoed bytes differ from what was sent, first near stream offset {_received}");
-            }
-
-            _stats.Mismatched += mismatched;
-            CountError();
-        }
-
+        CountMismatches(echoed);
         var before = _received;
         _received += echoed.Length;
-        var completed = (_received / _size) - (before / _size);
         _stats.AllBytes += echoed.Length;
-        if (completed > 0)
-        {
-            _stats.AllMessages += completed;
-            if (_run.Counting)
-            {
-                _stats.Messages += completed;
-                if (_sendTimes is not null)
-                {
-                    var now = Stopwatch.GetTimestamp();
-                    for (var k = before / _size; k < _received / _size; k++)
-                    {
-                        _stats.Latency.Record(BenchRun.TicksToNanoseconds(now - _sendTimes[k % _sendTimes.Length]));
-                    }
-                }
-            }
-
-            if (before < _size && _received >= _size)
-            {
-                _run.FirstRoundTripDone();
-            }
-        }
-
+        CountCompletedMessages(before);
         if (_run.Counting)
         {
             _stats.Bytes += echoed.Length;
@@ -71,5 +38,50 @@ internal sealed partial class BenchConnection
         }
 
         return true;
+    }
+
+    /// <summary>Counts echoed bytes that differ from the stream at their offset; the first run of them is reported.</summary>
+    private void CountMismatches(ReadOnlySpan<byte> echoed)
+    {
+        var mismatched = _pattern.CountMismatches(_patternOffset, _received, echoed);
+        if (mismatched > 0)
+        {
+            if (_stats.Mismatched == 0)
+            {
+                _run.Report(Index, $"echoed bytes differ from what was sent, first near stream offset {_received}");
+            }
+
+            _stats.Mismatched += mismatched;
+            CountError();
+        }
+    }
+
+    /// <summary>Counts the messages whose echo completed since <paramref name="before"/>, with their round-trip times.</summary>
+    private void CountCompletedMessages(long before)
+    {
+        var completed = (_received / _size) - (before / _size);
+        if (completed <= 0)
+        {
+            return;
+        }
+
+        _stats.AllMessages += completed;
+        if (_run.Counting)
+        {
+            _stats.Messages += completed;
+            if (_sendTimes is not null)
+            {
+                var now = Stopwatch.GetTimestamp();
+                for (var k = before / _size; k < _received / _size; k++)
+                {
+                    _stats.Latency.Record(BenchRun.TicksToNanoseconds(now - _sendTimes[k % _sendTimes.Length]));
+                }
+            }
+        }
+
+        if (before < _size && _received >= _size)
+        {
+            _run.FirstRoundTripDone();
+        }
     }
 }
