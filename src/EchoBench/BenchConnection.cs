@@ -1,28 +1,8 @@
-using System.Diagnostics;
 using EchoServer.Reactor;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoBench;
-
-/// <summary>Where a bench connection is in its life.</summary>
-internal enum BenchConnectionState
-{
-    /// <summary>Not started yet.</summary>
-    New,
-
-    /// <summary>connect(2) in progress.</summary>
-    Connecting,
-
-    /// <summary>Connected: sending and checking echoes.</summary>
-    Open,
-
-    /// <summary>Got back everything it sent and closed.</summary>
-    Done,
-
-    /// <summary>Ended by an error (counted once in <see cref="BenchStats.Errors"/>).</summary>
-    Failed,
-}
 
 /// <summary>
 /// One client connection of <c>echobench</c>: connects without blocking, sends its own
@@ -37,11 +17,8 @@ internal enum BenchConnectionState
 /// receive queue so new data raises a new edge).</para>
 /// <para>Steady state allocates nothing: the pattern, the read buffer and the send-time ring are preallocated.</para>
 /// </remarks>
-internal sealed class BenchConnection : IReadinessHandler
+internal sealed partial class BenchConnection : IReadinessHandler
 {
-    private const int ReadsPerWakeup = 16;
-    private const int WritesPerWakeup = 16;
-
     private readonly BenchRun _run;
     private readonly BenchStats _stats;
     private readonly BenchPattern _pattern;
@@ -53,7 +30,7 @@ internal sealed class BenchConnection : IReadinessHandler
     // Send time (Stopwatch ticks) of message k at [k % length]; null in bulk mode, which measures no latency.
     private readonly long[]? _sendTimes;
 
-    private TcpSocket? _socket;
+    private StreamSocket _socket; // default until Start connects
     private long _sent;
     private long _received;
     private long _cap = long.MaxValue;
@@ -105,7 +82,7 @@ internal sealed class BenchConnection : IReadinessHandler
         State = BenchConnectionState.Connecting;
         try
         {
-            _socket = TcpSocket.Connect(_run.Options.Target);
+            _socket = StreamSocket.Connect(_run.Options.Target);
         }
         catch (SyscallException e)
         {
@@ -115,7 +92,7 @@ internal sealed class BenchConnection : IReadinessHandler
 
         try
         {
-            Token = loop.Register(_socket.Fd, Interest.ReadWrite, this);
+            Token = loop.Register(_socket.Source, Interest.ReadWrite, this);
             _registered = true;
         }
         catch (SyscallException e)
@@ -221,17 +198,10 @@ internal sealed class BenchConnection : IReadinessHandler
 
     private long RoundUpToMessage(long offset) => (offset + _size - 1) / _size * _size;
 
-    /// <summary>The stream offset sending may reach now.</summary>
-    private long Target()
-    {
-        var target = _bulk ? _sent + _size : (_received / _size * _size) + _inFlight;
-        return Math.Min(target, _cap);
-    }
-
     /// <returns>True if the connect succeeded.</returns>
     private bool CompleteConnect(EventLoop loop, Readiness readiness)
     {
-        var error = _socket!.TakeError();
+        var error = _socket.TakeError();
         if (error.Value != 0)
         {
             Fail(loop, BenchFailure.Connect, $"connect failed: {error}");
@@ -246,161 +216,6 @@ internal sealed class BenchConnection : IReadinessHandler
         State = BenchConnectionState.Open;
         _ = _socket.SetNoDelay(true);
         _run.Connected();
-        return true;
-    }
-
-    /// <returns>False if the connection ended.</returns>
-    private bool ReadAll(EventLoop loop, Readiness readiness)
-    {
-        var buffer = _run.ReadBuffer;
-        var shortReadDrains = (readiness & (Readiness.ReadClosed | Readiness.WriteClosed | Readiness.Error)) == 0;
-        for (var reads = 0; reads < ReadsPerWakeup; reads++)
-        {
-            var n = _socket!.Read(buffer, out var errno);
-            if (n > 0)
-            {
-                if (!Check(loop, buffer.AsSpan(0, n)))
-                {
-                    return false;
-                }
-
-                if (n < buffer.Length && shortReadDrains)
-                {
-                    return true;
-                }
-
-                continue;
-            }
-
-            if (n == 0)
-            {
-                Fail(loop, BenchFailure.Eof, $"the server closed the connection with {Owed} echoed bytes missing");
-                return false;
-            }
-
-            if (errno.IsWouldBlock)
-            {
-                return true;
-            }
-
-            // EINTR never reaches here: the library's read retries it.
-            Fail(loop, BenchFailure.Reset, $"read failed: {errno}");
-            return false;
-        }
-
-        _reschedule |= Readiness.Readable;
-        return true;
-    }
-
-    /// <summary>Checks echoed bytes against the stream, counts messages and round-trip times.</summary>
-    /// <returns>False if the connection ended.</returns>
-    private bool Check(EventLoop loop, ReadOnlySpan<byte> echoed)
-    {
-        var owed = _sent - _received;
-        var unexpected = echoed.Length > owed ? echoed.Length - owed : 0;
-        if (unexpected > 0)
-        {
-            echoed = echoed[..(int)owed];
-        }
-
-        var mismatched = _pattern.CountMismatches(_patternOffset, _received, echoed);
-        if (mismatched > 0)
-        {
-            if (_stats.Mismatched == 0)
-            {
-                _run.Report(Index, $"echoed bytes differ from what was sent, first near stream offset {_received}");
-            }
-
-            _stats.Mismatched += mismatched;
-            CountError();
-        }
-
-        var before = _received;
-        _received += echoed.Length;
-        var completed = (_received / _size) - (before / _size);
-        _stats.AllBytes += echoed.Length;
-        if (completed > 0)
-        {
-            _stats.AllMessages += completed;
-            if (_run.Counting)
-            {
-                _stats.Messages += completed;
-                if (_sendTimes is not null)
-                {
-                    var now = Stopwatch.GetTimestamp();
-                    for (var k = before / _size; k < _received / _size; k++)
-                    {
-                        _stats.Latency.Record(BenchRun.TicksToNanoseconds(now - _sendTimes[k % _sendTimes.Length]));
-                    }
-                }
-            }
-
-            if (before < _size && _received >= _size)
-            {
-                _run.FirstRoundTripDone();
-            }
-        }
-
-        if (_run.Counting)
-        {
-            _stats.Bytes += echoed.Length;
-        }
-
-        if (unexpected > 0)
-        {
-            _stats.Mismatched += unexpected;
-            Fail(loop, BenchFailure.Mismatch, $"the server sent {unexpected} bytes more than it was sent");
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <returns>False if the connection ended.</returns>
-    private bool WriteAll(EventLoop loop)
-    {
-        for (var writes = 0; writes < WritesPerWakeup; writes++)
-        {
-            if (_writeBlocked)
-            {
-                return true;
-            }
-
-            var target = Target();
-            if (_sent >= target)
-            {
-                return true;
-            }
-
-            var length = (int)Math.Min(target - _sent, BenchPattern.MaxChunk);
-            var n = _socket!.Write(_pattern.Slice(_patternOffset, _sent, length), out var errno);
-            if (n < 0)
-            {
-                if (errno.IsWouldBlock)
-                {
-                    // The writable edge that comes when the kernel has room resumes us.
-                    _writeBlocked = true;
-                    return true;
-                }
-
-                Fail(loop, BenchFailure.Reset, $"write failed: {errno}"); // EINTR is retried by the library
-                return false;
-            }
-
-            if (_sendTimes is not null)
-            {
-                // Message k starts when its first byte, at offset k * size, is handed to the kernel.
-                var now = Stopwatch.GetTimestamp();
-                for (var k = (_sent + _size - 1) / _size; k * _size < _sent + n; k++)
-                {
-                    _sendTimes[k % _sendTimes.Length] = now;
-                }
-            }
-
-            _sent += n;
-        }
-
-        _reschedule |= Readiness.Writable;
         return true;
     }
 
@@ -421,25 +236,7 @@ internal sealed class BenchConnection : IReadinessHandler
         var wasOpen = State == BenchConnectionState.Open;
         Close(loop);
         End(BenchConnectionState.Failed);
-        switch (failure)
-        {
-            case BenchFailure.Connect:
-                _stats.ConnectFailures++;
-                break;
-            case BenchFailure.Reset:
-                _stats.Resets++;
-                break;
-            case BenchFailure.Eof:
-                _stats.Eof++;
-                break;
-            case BenchFailure.Short:
-                _stats.Short++;
-                break;
-            case BenchFailure.Mismatch:
-            default:
-                break;
-        }
-
+        _stats.CountFailure(failure);
         CountError();
         _run.Report(Index, message);
         _run.ConnectionEnded(this, wasOpen);
@@ -467,15 +264,10 @@ internal sealed class BenchConnection : IReadinessHandler
         Dispose();
     }
 
-    public void Dispose() => _socket?.Dispose();
-}
-
-/// <summary>Why a bench connection failed; each has its own counter in the RESULT line.</summary>
-internal enum BenchFailure
-{
-    Connect,
-    Reset,
-    Eof,
-    Short,
-    Mismatch,
+    public void Dispose()
+    {
+        var socket = _socket;
+        _socket = default;
+        socket.Dispose();
+    }
 }

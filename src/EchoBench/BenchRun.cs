@@ -79,7 +79,7 @@ internal sealed class BenchRun
         EventLoop loop;
         try
         {
-            loop = new EventLoop(PollerFactory.Create(PollerKind.Auto), Math.Clamp(options.Connections, 16, 1024));
+            loop = EventLoop.Create(PollerKind.Auto, Math.Clamp(options.Connections, 16, 1024));
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
         {
@@ -178,7 +178,7 @@ internal sealed class BenchRun
             }
             else
             {
-                BeginMeasuring(loop);
+                _ = BeginMeasuring(loop);
             }
         }
 
@@ -214,7 +214,7 @@ internal sealed class BenchRun
                 {
                     if (_phase == Phase.Warmup)
                     {
-                        BeginMeasuring(loop);
+                        _ = BeginMeasuring(loop);
                     }
 
                     BeginDrain(loop);
@@ -223,17 +223,19 @@ internal sealed class BenchRun
         }
     }
 
-    private void BeginMeasuring(EventLoop loop)
+    private TimeSpan? BeginMeasuring(EventLoop loop)
     {
         if (_phase != Phase.Warmup)
         {
-            return;
+            return null;
         }
 
         _phase = Phase.Measuring;
         Stats.ResetMeasurements();
         _measureStart = Stopwatch.GetTimestamp();
         _ = loop.AddTimer(Options.Duration, BeginDrain);
+
+        return null;
     }
 
     private void MaybeStartHold(bool force)
@@ -248,11 +250,11 @@ internal sealed class BenchRun
         _ = _loop.AddTimer(Options.Duration, BeginDrain);
     }
 
-    private void BeginDrain(EventLoop loop)
+    private TimeSpan? BeginDrain(EventLoop loop)
     {
         if (_phase is not (Phase.Warmup or Phase.Measuring))
         {
-            return;
+            return null;
         }
 
         _measureEnd = Stopwatch.GetTimestamp();
@@ -273,9 +275,11 @@ internal sealed class BenchRun
         {
             _ = loop.AddTimer(Options.DrainTimeout, OnDrainTimeout);
         }
+
+        return null;
     }
 
-    private void OnConnectTimeout(EventLoop loop)
+    private TimeSpan? OnConnectTimeout(EventLoop loop)
     {
         foreach (var connection in _connections)
         {
@@ -286,9 +290,11 @@ internal sealed class BenchRun
         }
 
         MaybeStartHold(force: true);
+
+        return null;
     }
 
-    private void OnDrainTimeout(EventLoop loop)
+    private TimeSpan? OnDrainTimeout(EventLoop loop)
     {
         foreach (var connection in _connections)
         {
@@ -296,6 +302,8 @@ internal sealed class BenchRun
         }
 
         _phase = Phase.Finished;
+
+        return null;
     }
 
     private void OnHandlerFailed(Token token, Exception exception)
@@ -310,11 +318,11 @@ internal sealed class BenchRun
         }
     }
 
-    private void OnProgress(EventLoop loop)
+    private TimeSpan? OnProgress(EventLoop loop)
     {
         if (_phase is Phase.Finished or Phase.Draining)
         {
-            return;
+            return null;
         }
 
         var now = Stopwatch.GetTimestamp();
@@ -327,7 +335,7 @@ internal sealed class BenchRun
         _progressMessages = Stats.AllMessages;
         _progressBytes = Stats.AllBytes;
         _progressTicks = now;
-        _ = loop.AddTimer(Options.Progress, OnProgress);
+        return Options.Progress;
     }
 
     private string FormatResult()

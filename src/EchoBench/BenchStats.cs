@@ -43,4 +43,27 @@ internal sealed class BenchStats
         Bytes = 0;
         Latency.Reset();
     }
+
+    /// <summary>Counts a failed connection under its cause; a mismatch has its own byte count instead.</summary>
+    public void CountFailure(BenchFailure failure)
+    {
+        switch (failure)
+        {
+            case BenchFailure.Connect:
+                ConnectFailures++;
+                break;
+            case BenchFailure.Reset:
+                Resets++;
+                break;
+            case BenchFailure.Eof:
+                Eof++;
+                break;
+            case BenchFailure.Short:
+                Short++;
+                break;
+            case BenchFailure.Mismatch:
+            default:
+                break;
+        }
+    }
 }

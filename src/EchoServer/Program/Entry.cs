@@ -12,7 +12,6 @@ namespace EchoServer.Program;
 internal static class Entry
 {
     private const string Name = "echoserver";
-    private const string LibkqueueVariable = "ECHOSERVER_LIBKQUEUE";
 
     private static readonly Option<string[]> BindOption = new("--bind", "-b")
     {
@@ -132,46 +131,22 @@ internal static class Entry
           WATCHDOG_USEC, WATCHDOG_PID             WATCHDOG=1 every half of WATCHDOG_USEC from the event loop (WatchdogSec=)
         """;
 
+    /// <summary>Checks what the command line names (addresses, backend, inherited sockets), then runs the server; the exit code.</summary>
     private static int Run(ParseResult parse)
     {
-        var udp = parse.GetValue(UdpOption);
-        var reactors = parse.GetValue(ReactorsOption);
-        var binds = new List<ListenAddress>();
-        foreach (var text in parse.GetValue(BindOption) ?? [])
+        if (!TryReadBinds(parse, out var binds))
         {
-            if (!ListenAddress.TryParse(text, out var address, out var error))
-            {
-                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': {error}");
-                return ExitCodes.Usage;
-            }
-
-            if (binds.Contains(address))
-            {
-                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': the same address is given twice");
-                return ExitCodes.Usage;
-            }
-
-            binds.Add(address);
+            return ExitCodes.Usage;
         }
 
         var poller = parse.GetValue(PollerOption);
-        if (!TryUseLibkqueue(poller))
+        if (!PollerChoice.TryUse(poller, Name))
         {
             return ExitCodes.Usage;
         }
 
-        if (!PollerFactory.IsSupported(poller))
+        if (!TryTakeInheritedSockets(out var inherited))
         {
-            // Worded for people: "--poller kqueue: kqueue is not available on Linux (available: epoll)".
-            var available = string.Join(", ", ((PollerKind[])[PollerKind.Epoll, PollerKind.Kqueue]).Where(PollerFactory.IsSupported).Select(PollerName));
-            Console.Error.WriteLine($"{Name}: --poller {PollerName(poller)}: {PollerName(poller)} is not available on {OsName} (available: {(available.Length > 0 ? available : "none")})");
-            return ExitCodes.Usage;
-        }
-
-        // Socket activation: read (and unset) LISTEN_*, and check every descriptor before any is used.
-        if (!SocketActivation.TryTake(SocketActivation.ProcessEnvironment, Environment.ProcessId, out var inherited, out var activationError))
-        {
-            Console.Error.WriteLine($"{Name}: {activationError}");
             return ExitCodes.Failure;
         }
 
@@ -180,43 +155,96 @@ internal static class Entry
             binds.Add(ListenAddress.Default);
         }
 
-        if (udp && binds.All(b => b is ListenAddress.Unix))
+        var udp = parse.GetValue(UdpOption);
+        if (udp && !HasIpAddressForUdp(binds))
+        {
+            return ExitCodes.Usage;
+        }
+
+        var settings = ReadSettings(parse, binds, inherited, poller, udp);
+        using var loggerFactory = CreateLoggerFactory(parse.GetValue(LogLevelOption));
+        return ServerHost.Run(settings, loggerFactory.CreateLogger(Name), Name);
+    }
+
+    /// <summary>The --bind addresses in order; false (after one line on stderr) for one that does not parse or is given twice.</summary>
+    private static bool TryReadBinds(ParseResult parse, out List<ListenAddress> binds)
+    {
+        binds = [];
+        foreach (var text in parse.GetValue(BindOption) ?? [])
+        {
+            if (!ListenAddress.TryParse(text, out var address, out var error))
+            {
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': {error}");
+                return false;
+            }
+
+            if (binds.Contains(address))
+            {
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': the same address is given twice");
+                return false;
+            }
+
+            binds.Add(address);
+        }
+
+        return true;
+    }
+
+    /// <summary>Socket activation: reads (and unsets) LISTEN_*, and checks every descriptor before any is used.</summary>
+    private static bool TryTakeInheritedSockets(out IReadOnlyList<InheritedSocket> inherited)
+    {
+        if (!SocketActivation.TryTake(SocketActivation.ProcessEnvironment, Environment.ProcessId, out inherited, out var activationError))
+        {
+            Console.Error.WriteLine($"{Name}: {activationError}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>--udp echoes beside a TCP address and port; false (after one line on stderr) when there is none.</summary>
+    private static bool HasIpAddressForUdp(List<ListenAddress> binds)
+    {
+        if (binds.All(b => b is ListenAddress.Unix))
         {
             Console.Error.WriteLine(binds.Count > 0
                 ? $"{Name}: invalid --bind value '{binds[0]}': --udp needs an IP address and port, not a unix socket"
                 : $"{Name}: --udp echoes beside a --bind IP address; with sockets from systemd, pass UDP sockets (ListenDatagram=) instead");
-            return ExitCodes.Usage;
+            return false;
         }
 
-        var settings = new ServerSettings
-        {
-            Binds = binds,
-            Inherited = inherited,
-            Udp = udp,
-            Poller = poller,
-            Reactors = reactors,
-            Backlog = parse.GetValue(BacklogOption),
-            StatsInterval = parse.GetValue(StatsIntervalOption),
-            Echo = new EchoOptions
-            {
-                MaxPendingBytes = parse.GetValue(MaxPendingOption),
-                ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
-                MaxConnections = parse.GetValue(MaxConnectionsOption),
-                IdleTimeout = parse.GetValue(IdleTimeoutOption),
-                ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
-            },
-        };
-
-        using var loggerFactory = LoggerFactory.Create(builder => builder
-            .SetMinimumLevel(parse.GetValue(LogLevelOption))
-            .AddSimpleConsole(console =>
-            {
-                console.SingleLine = true;
-                console.IncludeScopes = true;
-                console.TimestampFormat = "HH:mm:ss.fff ";
-            }));
-        return ServerHost.Run(settings, loggerFactory.CreateLogger(Name), Name);
+        return true;
     }
+
+    private static ServerSettings ReadSettings(ParseResult parse, List<ListenAddress> binds, IReadOnlyList<InheritedSocket> inherited,
+        PollerKind poller, bool udp) => new()
+    {
+        Binds = binds,
+        Inherited = inherited,
+        Udp = udp,
+        Poller = poller,
+        Reactors = parse.GetValue(ReactorsOption),
+        Backlog = parse.GetValue(BacklogOption),
+        StatsInterval = parse.GetValue(StatsIntervalOption),
+        Echo = new EchoOptions
+        {
+            MaxPendingBytes = parse.GetValue(MaxPendingOption),
+            ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
+            MaxConnections = parse.GetValue(MaxConnectionsOption),
+            IdleTimeout = parse.GetValue(IdleTimeoutOption),
+            ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
+        },
+    };
+
+    /// <summary>One line per message on the console, with milliseconds and scopes.</summary>
+    private static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(level)
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.IncludeScopes = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        }));
 
     private static Option<string> CreateZeroCopyOption()
     {
@@ -230,36 +258,6 @@ internal static class Entry
         option.AcceptOnlyFromAmong("on", "off");
         return option;
     }
-
-    /// <summary>
-    /// For developers: <c>--poller kqueue</c> on Linux runs over the libkqueue build that
-    /// <see cref="LibkqueueVariable"/> names (docs/design.md, "kqueue over libkqueue"); without it, kqueue stays
-    /// unavailable on Linux. False (after one line on stderr) when the variable names no usable library.
-    /// </summary>
-    private static bool TryUseLibkqueue(PollerKind poller)
-    {
-        if (poller != PollerKind.Kqueue || !OperatingSystem.IsLinux()
-            || Environment.GetEnvironmentVariable(LibkqueueVariable) is not { Length: > 0 } path)
-        {
-            return true;
-        }
-
-        try
-        {
-            PollerFactory.UseLibkqueue(path);
-            return true;
-        }
-        catch (DllNotFoundException e)
-        {
-            Console.Error.WriteLine($"{Name}: --poller kqueue: {LibkqueueVariable}: {e.Message}");
-            return false;
-        }
-    }
-
-    private static string PollerName(PollerKind kind) => kind.ToString().ToLowerInvariant();
-
-    private static string OsName =>
-        OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsFreeBSD() ? "FreeBSD" : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
     private static PollerKind ParsePoller(ArgumentResult result)
     {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Runtime.InteropServices;
 using EchoServer.Echo;
 using EchoServer.Reactor;
 using EchoServer.Reactor.Net;
@@ -18,89 +16,21 @@ internal static class ServerHost
     /// <summary>How often the service manager's STATUS= line is refreshed (sent only when it changed).</summary>
     private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Runs the server until a signal has drained it; the exit code.</summary>
     public static int Run(ServerSettings settings, ILogger logger, string name)
     {
-        // One descriptor per client: the usual soft limit of 1024 would cap the server near a thousand.
-        if (OpenFileLimit.TryRaiseToHardLimit(out var before, out var after))
-        {
-            EchoLog.OpenFileLimitRaised(logger, before, after);
-        }
-
+        RaiseOpenFileLimit(logger);
         var services = new List<EchoService>();
-        var listeners = new List<(string Address, EchoListener Listener)>();
-        var announcements = new List<Action<string>>(); // "listening on …" lines, logged once every socket is open
         try
         {
-            var gate = new ConnectionGate(settings.Echo.MaxConnections);
-            for (var i = 0; i < settings.Reactors; i++)
-            {
-                var loop = EventLoop.Create(settings.Poller);
-                var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
-                services.Add(service);
-                loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
-            }
-
-            // A socket that is one kernel queue (inherited, or unix) is served by one reactor; they take turns.
-            var nextReactor = 0;
-            EchoService NextService() => services[nextReactor++ % services.Count];
-            foreach (var socket in settings.Inherited)
-            {
-                var source = Source.FromFd(socket.Description.Fd);
-                var address = socket.Description.Address;
-                if (socket.IsStream)
-                {
-                    IStreamListener listener = socket.Description.IsTcpListener ? TcpListener.Adopt(source) : UnixListener.Adopt(source);
-                    listeners.Add((address, NextService().AddListener(listener)));
-                    announcements.Add(poller => HostLog.ListeningInherited(logger, address, poller, socket.Label));
-                }
-                else
-                {
-                    services[0].AddUdp(UdpSocket.Adopt(source));
-                    announcements.Add(_ => HostLog.ListeningUdpInherited(logger, address, socket.Label));
-                }
-            }
-
-            foreach (var bind in settings.Binds)
-            {
-                if (bind is ListenAddress.Unix unix)
-                {
-                    var unixListener = ListenFailure.Wrap(bind, ListenTransport.Unix, () => UnixListener.Bind(unix.Path, settings.Backlog));
-                    var unixAddress = bind.ToString();
-                    listeners.Add((unixAddress, NextService().AddListener(unixListener)));
-                    announcements.Add(poller => EchoLog.Listening(logger, unixAddress, poller, 1));
-                    continue;
-                }
-
-                // Several reactors: each has its own listener on the same port (SO_REUSEPORT), so the kernel
-                // spreads connections evenly instead of waking every loop for each (libuv#747).
-                var endPoint = ((ListenAddress.Ip)bind).EndPoint;
-                for (var i = 0; i < services.Count; i++)
-                {
-                    var requested = endPoint;
-                    var listener = ListenFailure.Wrap(bind, ListenTransport.Tcp, () => TcpListener.Bind(requested, settings.Backlog, reusePort: services.Count > 1));
-                    if (settings.Udp && i == 0)
-                    {
-                        // The TCP listener's real port, so --bind host:0 gives TCP and UDP the same port.
-                        var udp = services[0].AddUdp(ListenFailure.Wrap(bind, ListenTransport.Udp, () => BindUdpBeside(ref listener, requested, settings)));
-                        var udpAddress = udp.Socket.LocalEndPoint.ToString();
-                        announcements.Add(_ => EchoLog.ListeningUdp(logger, udpAddress));
-                    }
-
-                    endPoint = listener.LocalEndPoint; // port 0: the others take the port the first one got
-                    listeners.Add((endPoint.ToString(), services[i].AddListener(listener)));
-                }
-
-                var tcpAddress = endPoint.ToString();
-                var reactors = services.Count;
-                announcements.Insert(announcements.Count - (settings.Udp ? 1 : 0), poller => EchoLog.Listening(logger, tcpAddress, poller, reactors));
-            }
-
-            return RunLoops(services, settings, logger, announcements, listeners);
+            AddReactors(services, settings, logger);
+            var sockets = new ServerSockets(services, settings, logger);
+            sockets.OpenAll();
+            return RunLoops(services, settings, logger, sockets);
         }
         catch (ListenFailure e)
         {
-            var address = e.Transport == ListenTransport.Udp ? $"UDP {e.Address}" : e.Address.ToString();
-            Console.Error.WriteLine($"{name}: cannot listen on {address}: {Describe(e.Errno, e.Transport)}");
+            ReportListenFailure(name, e);
             return ExitCodes.Failure;
         }
         catch (Exception e) when (e is SyscallException or PlatformNotSupportedException)
@@ -110,140 +40,137 @@ internal static class ServerHost
         }
         finally
         {
-            foreach (var service in services)
-            {
-                service.Loop.Dispose();
-                service.Context.Dispose();
-            }
+            DisposeReactors(services);
         }
     }
 
-    /// <summary>
-    /// Binds UDP on the TCP listener's port. With port 0 the kernel chose a port free for TCP only; if UDP
-    /// has it, another TCP port is taken (a few times) rather than failing a request for "any port".
-    /// </summary>
-    private static UdpSocket BindUdpBeside(ref TcpListener listener, IPEndPoint requested, ServerSettings settings)
+    /// <summary>One descriptor per client: the usual soft limit of 1024 would cap the server near a thousand.</summary>
+    private static void RaiseOpenFileLimit(ILogger logger)
     {
-        for (var attempt = 1; ; attempt++)
+        if (OpenFileLimit.TryRaiseToHardLimit(out var before, out var after))
         {
-            try
-            {
-                return UdpSocket.Bind(listener.LocalEndPoint);
-            }
-            catch (SyscallException e) when (e.Errno.IsAddressInUse && requested.Port == 0 && attempt < 8)
-            {
-                listener.Dispose();
-                listener = TcpListener.Bind(requested, settings.Backlog, reusePort: settings.Reactors > 1);
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
-            }
+            EchoLog.OpenFileLimitRaised(logger, before, after);
         }
     }
 
-    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger,
-        List<Action<string>> announcements, List<(string Address, EchoListener Listener)> listeners)
+    /// <summary>One event loop and echo service per reactor, sharing one connection limit; added one by one so a failure disposes those made.</summary>
+    private static void AddReactors(List<EchoService> services, ServerSettings settings, ILogger logger)
     {
+        var gate = new ConnectionGate(settings.Echo.MaxConnections);
+        for (var i = 0; i < settings.Reactors; i++)
+        {
+            var loop = EventLoop.Create(settings.Poller);
+            var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
+            services.Add(service);
+            loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
+        }
+    }
+
+    private static void DisposeReactors(List<EchoService> services)
+    {
+        foreach (var service in services)
+        {
+            service.Loop.Dispose();
+            service.Context.Dispose();
+        }
+    }
+
+    private static void ReportListenFailure(string name, ListenFailure e)
+    {
+        var address = e.Transport == ListenTransport.Udp ? $"UDP {e.Address}" : e.Address.ToString();
+        Console.Error.WriteLine($"{name}: cannot listen on {address}: {Describe(e.Errno, e.Transport)}");
+    }
+
+    /// <summary>Runs every loop until the drain has ended, then logs the totals.</summary>
+    private static int RunLoops(List<EchoService> services, ServerSettings settings, ILogger logger, ServerSockets sockets)
+    {
+        var first = services[0].Loop;
         using var metrics = new EchoMetrics(services);
-        using var notifier = ServiceNotifier.FromEnvironment(Environment.GetEnvironmentVariable, Environment.ProcessId, out var notifyProblem);
+        using var notifier = OpenNotifier(logger);
+        using var signals = new DrainSignals(services, notifier, logger, settings.Echo.ShutdownTimeout);
+        ScheduleStats(first, metrics, settings.StatsInterval, logger);
+        Announce(sockets.Announcements, first.BackendName);
+        LogNotifying(logger, notifier);
+
+        // Before the reactor threads start: a loop's timers are added on its own thread, or before it runs.
+        var heartbeats = notifier?.WatchdogInterval is { } pingEvery ? StartHeartbeats(services, pingEvery) : null;
+        var threads = StartReactorThreads(services);
+        NotifyReady(first, notifier, () => ServerTotals.Status(services, sockets.Listeners.Count), heartbeats);
+        RunFirstLoopAndJoin(first, threads);
+        ServerTotals.LogStopped(logger, services, sockets.Listeners, notifier);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The service manager's notifier (NOTIFY_SOCKET), or null; a socket set but unusable is logged.</summary>
+    private static ServiceNotifier? OpenNotifier(ILogger logger)
+    {
+        var notifier = ServiceNotifier.FromEnvironment(Environment.GetEnvironmentVariable, Environment.ProcessId, out var notifyProblem);
         if (notifyProblem is not null)
         {
             HostLog.NotifyUnusable(logger, notifyProblem);
         }
 
-        int Open() => services.Sum(s => s.Context.Counters.Active);
-        var signals = 0;
-        void OnSignal(PosixSignalContext signal)
-        {
-            // First signal: drain in order. A second one: let the default action end the process at once.
-            if (Interlocked.Increment(ref signals) > 1)
-            {
-                signal.Cancel = false;
-                return;
-            }
+        return notifier;
+    }
 
-            signal.Cancel = true;
-            var open = Open();
-            notifier?.Stopping($"draining: {open} connection(s) left");
-            EchoLog.Draining(logger, open, (long)settings.Echo.ShutdownTimeout.TotalMilliseconds);
-            foreach (var service in services)
-            {
-                service.Loop.Post(_ => service.BeginDrain());
-            }
+    /// <summary>--stats-interval: a one-line summary on the first loop's timer.</summary>
+    private static void ScheduleStats(EventLoop loop, EchoMetrics metrics, TimeSpan? statsInterval, ILogger logger)
+    {
+        if (statsInterval is not { } interval)
+        {
+            return;
         }
 
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-
-        if (settings.StatsInterval is { } interval)
+        loop.AddTimer(interval, _ =>
         {
-            services[0].Loop.AddTimer(interval, _ =>
-            {
-                var summary = metrics.Summary();
-                EchoLog.Stats(logger, summary);
-                return interval;
-            });
-        }
+            var summary = metrics.Summary();
+            EchoLog.Stats(logger, summary);
+            return interval;
+        });
+    }
 
-        var poller = services[0].Loop.BackendName;
+    private static void Announce(List<Action<string>> announcements, string poller)
+    {
         foreach (var announce in announcements)
         {
             announce(poller);
         }
+    }
 
-        string Status() => services[0].Context.Draining
-            ? $"draining: {Open()} connection(s) left"
-            : $"{Open()} connection(s) open, {services.Sum(s => s.Context.Counters.Accepted)} served; {listeners.Count} listener(s)";
+    private static void LogNotifying(ILogger logger, ServiceNotifier? notifier)
+    {
         if (notifier is not null)
         {
             var watchdog = notifier.WatchdogInterval is { } every ? $", watchdog ping every {every.TotalMilliseconds:F0} ms" : string.Empty;
             HostLog.Notifying(logger, notifier.Address, watchdog);
         }
+    }
 
-        // Before the reactor threads start: a loop's timers are added on its own thread, or before it runs.
-        var heartbeats = notifier?.WatchdogInterval is { } pingEvery ? StartHeartbeats(services, pingEvery) : null;
+    /// <summary>A thread for every loop but the first, which runs on the calling thread.</summary>
+    private static List<Thread> StartReactorThreads(List<EchoService> services) => services.Skip(1).Select((service, i) =>
+    {
+        var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
+        thread.Start();
+        return thread;
+    }).ToList();
 
-        var threads = services.Skip(1).Select((service, i) =>
-        {
-            var thread = new Thread(() => service.Loop.Run()) { Name = $"reactor-{i + 1}", IsBackground = true };
-            thread.Start();
-            return thread;
-        }).ToList();
-
-        // Every socket is listening (the kernel queues clients until the loops accept them): ready.
+    /// <summary>Every socket is listening (the kernel queues clients until the loops accept them): READY=1, then the service manager's timers.</summary>
+    private static void NotifyReady(EventLoop loop, ServiceNotifier? notifier, Func<string> status, LoopHeartbeats? heartbeats)
+    {
         if (notifier is not null)
         {
-            notifier.Ready(Status());
-            StartNotifierTimers(services[0].Loop, notifier, Status, heartbeats);
+            notifier.Ready(status());
+            StartNotifierTimers(loop, notifier, status, heartbeats);
         }
+    }
 
-        services[0].Loop.Run();
+    private static void RunFirstLoopAndJoin(EventLoop first, List<Thread> threads)
+    {
+        first.Run();
         foreach (var thread in threads)
         {
             thread.Join();
         }
-
-        var accepted = services.Sum(s => s.Context.Counters.Accepted);
-        var echoed = services.Sum(s => s.Context.Counters.BytesSent);
-        EchoLog.Stopped(logger, accepted, echoed);
-        var perListener = string.Join(", ", listeners.GroupBy(l => l.Address).Select(g => $"{g.Key}={g.Sum(l => l.Listener.Accepted)}"));
-        HostLog.AcceptedPerListener(logger, perListener);
-        var udp = services[0].Udp;
-        if (udp.Count > 0)
-        {
-            var (udpEchoed, forbidden, limited, failed) = (udp.Sum(u => u.DatagramsEchoed), udp.Sum(u => u.DroppedForbiddenPort),
-                udp.Sum(u => u.DroppedRateLimited), udp.Sum(u => u.DroppedSendFailed));
-            EchoLog.UdpStopped(logger, udpEchoed, forbidden, limited, failed);
-        }
-
-        if (notifier is { FailedSends: > 0 })
-        {
-            HostLog.NotifyFailed(logger, notifier.FailedSends);
-        }
-
-        return ExitCodes.Success;
     }
 
     /// <summary>A heartbeat timer on every loop; only a loop that stopped turning makes the pinging loop skip its ping.</summary>
