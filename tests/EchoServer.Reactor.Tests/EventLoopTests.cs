@@ -141,7 +141,7 @@ public sealed class EventLoopTests
 
         Loopback.WriteAll(pair.Peer, "ping"u8);
         var clock = Stopwatch.StartNew();
-        while (handler.Calls.Count == 0 && clock.Elapsed < Loopback.Patience)
+        while (handler.Calls.Count == 0 && clock.Elapsed < Patience.Short)
         {
             loop.RunOnce(500);
         }
@@ -163,7 +163,7 @@ public sealed class EventLoopTests
         for (var round = 0; round < 2; round++)
         {
             var runner = OtherThread.Start(loop.Run);
-            running.Wait(Loopback.Patience, TestContext.Current.CancellationToken).Should().BeTrue();
+            running.Wait(Patience.Short, TestContext.Current.CancellationToken).Should().BeTrue();
 
             // The loop has nothing left to do, so it is blocked (or about to block) in an endless wait.
             var clock = Stopwatch.StartNew();
@@ -187,7 +187,7 @@ public sealed class EventLoopTests
         var timedOut = false;
 
         // Nothing else would end the wait: without the wake, only this safety timer does.
-        var safety = loop.AddTimer(Loopback.Patience, _ => timedOut = true);
+        var safety = loop.AddTimer(Patience.Short, _ => timedOut = true);
         var poster = OtherThread.Start(() => loop.Post(_ =>
         {
             actionThread = Environment.CurrentManagedThreadId;
@@ -303,7 +303,7 @@ public sealed class EventLoopTests
 
         Loopback.WriteAll(pair.Peer, "abcdef"u8);
         var clock = Stopwatch.StartNew();
-        while (received.Count == 0 && clock.Elapsed < Loopback.Patience)
+        while (received.Count == 0 && clock.Elapsed < Patience.Short)
         {
             loop.RunOnce(500);
         }
@@ -341,7 +341,7 @@ public sealed class EventLoopTests
         loop.CancelTimer(cancelled).Should().BeFalse();
 
         var clock = Stopwatch.StartNew();
-        while (fired.Count < 3 && clock.Elapsed < Loopback.Patience)
+        while (fired.Count < 3 && clock.Elapsed < Patience.Short)
         {
             loop.RunOnce(-1);
         }
@@ -370,7 +370,7 @@ public sealed class EventLoopTests
                 shortest = clock.Elapsed < shortest ? clock.Elapsed : shortest;
                 fired = true;
             });
-            while (!fired && clock.Elapsed < Loopback.Patience)
+            while (!fired && clock.Elapsed < Patience.Short)
             {
                 loop.RunOnce(0);
             }

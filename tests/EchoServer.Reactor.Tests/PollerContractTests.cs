@@ -210,7 +210,7 @@ public abstract class PollerContractTests : IDisposable
         ExpectNoEvents(Poller);
 
         // The data did flow: it is there to read.
-        SpinWait.SpinUntil(() => Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Length > 0, Loopback.Patience)
+        SpinWait.SpinUntil(() => Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Length > 0, Patience.Short)
             .Should().BeTrue();
     }
 
@@ -234,7 +234,7 @@ public abstract class PollerContractTests : IDisposable
         using var waiting = new ManualResetEventSlim();
         var registrar = OtherThread.Start(() =>
         {
-            waiting.Wait(Loopback.Patience);
+            waiting.Wait(Patience.Short);
             Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
         });
 
@@ -515,7 +515,7 @@ public abstract class PollerContractTests : IDisposable
         var buffer = new byte[64];
         accepted.Read(buffer, out _).Should().Be(3, "a read stops short at the urgent mark, though more is queued");
         var rest = new List<byte>();
-        SpinWait.SpinUntil(() => { rest.AddRange(Loopback.ReadUntilWouldBlock(accepted, out _)); return rest.Count >= 4; }, Loopback.Patience);
+        SpinWait.SpinUntil(() => { rest.AddRange(Loopback.ReadUntilWouldBlock(accepted, out _)); return rest.Count >= 4; }, Patience.Short);
         rest.Should().Equal("Xdef"u8.ToArray(), "with SO_OOBINLINE, inherited from the listener, the urgent byte stays in its place in the stream");
     }
 
@@ -590,7 +590,7 @@ public abstract class PollerContractTests : IDisposable
         using var waiting = new ManualResetEventSlim();
         var waking = OtherThread.Start(() =>
         {
-            waiting.Wait(Loopback.Patience);
+            waiting.Wait(Patience.Short);
             waker.Wake();
         });
 
@@ -659,7 +659,7 @@ public abstract class PollerContractTests : IDisposable
         // nothing signals that, so the count is polled, bounded. A kernel's close is immediate.
         var after = Loopback.OpenFdCount();
         var clock = Stopwatch.StartNew();
-        while (after - before >= 50 && clock.Elapsed < Loopback.Patience)
+        while (after - before >= 50 && clock.Elapsed < Patience.Short)
         {
             Thread.Sleep(10);
             after = Loopback.OpenFdCount();

@@ -22,7 +22,7 @@ public sealed class BackpressureTests
     {
         await using var server = await ServerProcess.StartAsync(poller, "--max-pending-bytes", "262144");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
-        using (var cts = new CancellationTokenSource(Client.IoTimeout))
+        using (var cts = new CancellationTokenSource(Patience.Io))
         {
             await client.ConnectAsync(server.EndPoint, cts.Token);
         }

@@ -320,7 +320,7 @@ public sealed class ZeroCopyTests
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         try
         {
-            using var cts = new CancellationTokenSource(Client.IoTimeout);
+            using var cts = new CancellationTokenSource(Patience.Io);
             await socket.ConnectAsync(IPAddress.Loopback, port, cts.Token);
             return socket;
         }
