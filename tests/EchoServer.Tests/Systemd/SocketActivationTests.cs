@@ -28,7 +28,7 @@ public sealed class SocketActivationTests
                 await server.WaitUntilListeningAsync();
                 await Client.AssertEchoesAsync(first, "the connection that started the server\n");
                 server.Port.Should().Be(port);
-                await server.WaitForStdoutLineAsync(l => l.Contains($"listening on unix:{path} (", StringComparison.Ordinal), TimeSpan.FromSeconds(5),
+                await server.WaitForStdoutLineAsync(l => l.Contains($"listening on unix:{path} (", StringComparison.Ordinal), Patience.ProcessStart,
                     "the unix listener is announced");
                 server.StdoutLines.Should().Contain(l => l.Contains($"listening on 127.0.0.1:{port} (", StringComparison.Ordinal)
                     && l.Contains("inherited fd 3 \"web\"", StringComparison.Ordinal), server.Output);
@@ -49,7 +49,7 @@ public sealed class SocketActivationTests
                 }
 
                 await server.SendSignalAsync("TERM");
-                await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                await server.WaitForExitAsync(Patience.ProcessExit);
                 server.ExitCode.Should().Be(0, server.Output);
                 server.StdoutLines.Should().Contain(l => l.Contains($"connections per listener: 127.0.0.1:{port}=1, unix:{path}=1", StringComparison.Ordinal),
                     server.Output);
