@@ -26,11 +26,9 @@ public sealed class EchoServerFixture : IAsyncLifetime
 /// <summary>Runs the built <c>echobench</c> to exit (bounded), through the shared launcher.</summary>
 internal static class EchoBenchBinary
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(params string[] args)
     {
-        await using var bench = await ServerProcess.RunToExitAsync(ServerProcess.BenchPath, args, environment: null, Timeout);
+        await using var bench = await ServerProcess.RunToExitAsync(ServerProcess.BenchPath, args, environment: null, Patience.Scenario);
         return (bench.ExitCode, bench.Stdout, bench.Stderr);
     }
 }

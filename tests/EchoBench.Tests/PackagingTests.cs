@@ -52,12 +52,12 @@ public sealed partial class PackagingTests(PackedFeed feed)
         var tools = Path.Combine(packages.Scratch, "tools");
         foreach (var tool in (string[])["echoserver", "echobench"])
         {
-            await packages.DotnetAsync(TimeSpan.FromMinutes(3), "tool", "install", "--tool-path", tools, "--add-source", packages.Folder, tool, "--version", packages.Version);
+            await packages.DotnetAsync(Patience.Build, "tool", "install", "--tool-path", tools, "--add-source", packages.Folder, tool, "--version", packages.Version);
         }
 
         await using var server = await ServerProcess.StartAsync(Path.Combine(tools, "echoserver"), ["--bind", "127.0.0.1:0"]);
         await using var bench = await ServerProcess.RunToExitAsync(Path.Combine(tools, "echobench"),
-            ["--target", $"127.0.0.1:{server.Port}", "--conns", "2", "--duration", "1s", "--warmup", "0"], environment: null, TimeSpan.FromSeconds(60));
+            ["--target", $"127.0.0.1:{server.Port}", "--conns", "2", "--duration", "1s", "--warmup", "0"], environment: null, Patience.Scenario);
 
         bench.ExitCode.Should().Be(0, bench.Output);
         var result = BenchResult.Parse(bench.Stdout);
@@ -98,7 +98,7 @@ public sealed partial class PackagingTests(PackedFeed feed)
             </configuration>
             """, cancel);
 
-        await packages.DotnetAsync(TimeSpan.FromMinutes(4), "build", project, "-c", "Release", "-o", Path.Combine(project, "out"));
+        await packages.DotnetAsync(Patience.Build, "build", project, "-c", "Release", "-o", Path.Combine(project, "out"));
 
         await using var discard = ServerProcess.Start(Path.Combine(project, "out", "discard"), []);
         using var client = await ConnectAsync(port, discard);
@@ -110,7 +110,7 @@ public sealed partial class PackagingTests(PackedFeed feed)
 
         // A discard server reads everything, sends nothing and closes after the client's end of stream.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        timeout.CancelAfter(Patience.Bulk);
         var read = await stream.ReadAsync(new byte[16], timeout.Token);
         read.Should().Be(0, "the discard server sends nothing back and closes at end of stream");
         discard.HasExited.Should().BeFalse("the server keeps running after a client leaves.\n" + discard.Output);
@@ -148,25 +148,28 @@ public sealed partial class PackagingTests(PackedFeed feed)
     /// <summary>Connects once the example listens (it logs nothing, so the wait is for the port), bounded.</summary>
     private static async Task<TcpClient> ConnectAsync(int port, ServerProcess server)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+        TcpClient? client = null;
+        await Wait.UntilAsync(
+            () => server.HasExited || (client = TryConnect(port)) is not null,
+            Patience.Scenario,
+            $"the discard example listens on {port}",
+            () => server.Output);
+        return client ?? throw new InvalidOperationException($"the discard example exited before listening on {port}.\n{server.Output}");
+    }
+
+    // A loopback connect is refused at once while nothing listens, so the synchronous attempt does not stall the wait.
+    private static TcpClient? TryConnect(int port)
+    {
+        var client = new TcpClient();
+        try
         {
-            var client = new TcpClient();
-            try
-            {
-                await client.ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
-                return client;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !server.HasExited)
-            {
-                client.Dispose();
-                await Task.Delay(50, TestContext.Current.CancellationToken);
-            }
-            catch
-            {
-                client.Dispose();
-                throw new InvalidOperationException($"the discard example did not listen on {port}.\n{server.Output}");
-            }
+            client.Connect(IPAddress.Loopback, port);
+            return client;
+        }
+        catch (SocketException)
+        {
+            client.Dispose();
+            return null;
         }
     }
 
@@ -188,7 +191,6 @@ public sealed class PackagingGroup : ICollectionFixture<PackedFeed>;
 /// </summary>
 public sealed class PackedFeed : IAsyncLifetime
 {
-    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(6);
 
     private string? _skipReason;
     private Exception? _failure;
@@ -245,7 +247,7 @@ public sealed class PackedFeed : IAsyncLifetime
 
             // The machine's package cache serves the build's own dependencies (already restored by this test run); one MSBuild
             // node, to leave the other core to the test project running beside this one.
-            await DotnetAsync(PackTimeout, "pack", sources, "-c", "Release", "-o", Folder, "--disable-build-servers", "-maxCpuCount:1");
+            await DotnetAsync(Patience.Build, "pack", sources, "-c", "Release", "-o", Folder, "--disable-build-servers", "-maxCpuCount:1");
         }
         catch (Exception e)
         {

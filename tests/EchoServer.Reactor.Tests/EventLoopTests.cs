@@ -140,11 +140,14 @@ public sealed class EventLoopTests
         var token = loop.Register(pair.Accepted.Fd, Interest.Readable, handler);
 
         Loopback.WriteAll(pair.Peer, "ping"u8);
-        var clock = Stopwatch.StartNew();
-        while (handler.Calls.Count == 0 && clock.Elapsed < Loopback.Patience)
-        {
-            loop.RunOnce(500);
-        }
+        Wait.Until(
+            () =>
+            {
+                loop.RunOnce(500);
+                return handler.Calls.Count > 0;
+            },
+            Patience.Short,
+            "the loop calls the handler for the written socket");
 
         handler.Calls.Should().NotBeEmpty().And.OnlyContain(c => c.Token == token && (c.Readiness & Readiness.Readable) != 0);
         loop.Deregister(token);
@@ -163,12 +166,12 @@ public sealed class EventLoopTests
         for (var round = 0; round < 2; round++)
         {
             var runner = OtherThread.Start(loop.Run);
-            running.Wait(Loopback.Patience, TestContext.Current.CancellationToken).Should().BeTrue();
+            running.Wait(Patience.Short, TestContext.Current.CancellationToken).Should().BeTrue();
 
             // The loop has nothing left to do, so it is blocked (or about to block) in an endless wait.
             var clock = Stopwatch.StartNew();
             loop.Stop();
-            runner.Join(TimeSpan.FromSeconds(2));
+            runner.Join();
             clock.ElapsedMilliseconds.Should().BeLessThan(1000);
 
             // Run can be entered again after a stop.
@@ -187,7 +190,7 @@ public sealed class EventLoopTests
         var timedOut = false;
 
         // Nothing else would end the wait: without the wake, only this safety timer does.
-        var safety = loop.AddTimer(Loopback.Patience, _ => timedOut = true);
+        var safety = loop.AddTimer(Patience.Short, _ => timedOut = true);
         var poster = OtherThread.Start(() => loop.Post(_ =>
         {
             actionThread = Environment.CurrentManagedThreadId;
@@ -302,14 +305,17 @@ public sealed class EventLoopTests
         var token = loop.Register(pair.Accepted.Fd, Interest.Readable, handler);
 
         Loopback.WriteAll(pair.Peer, "abcdef"u8);
-        var clock = Stopwatch.StartNew();
-        while (received.Count == 0 && clock.Elapsed < Loopback.Patience)
-        {
-            loop.RunOnce(500);
-        }
+        Wait.Until(
+            () =>
+            {
+                loop.RunOnce(500);
+                return received.Count > 0;
+            },
+            Patience.Short,
+            "the handler reads the first byte");
 
         // From here on no new edge comes; each turn must not block for its 1 s timeout.
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         for (var turn = 0; turn < 10 && received.Count < 6; turn++)
         {
             loop.RunOnce(1000);
@@ -340,11 +346,15 @@ public sealed class EventLoopTests
         loop.CancelTimer(cancelled).Should().BeTrue();
         loop.CancelTimer(cancelled).Should().BeFalse();
 
-        var clock = Stopwatch.StartNew();
-        while (fired.Count < 3 && clock.Elapsed < Loopback.Patience)
-        {
-            loop.RunOnce(-1);
-        }
+        Wait.Until(
+            () =>
+            {
+                loop.RunOnce(-1);
+                return fired.Count >= 3;
+            },
+            Patience.Short,
+            "three timers fire",
+            () => $"fired: [{string.Join(", ", fired)}]");
 
         // Let the cancelled timer's deadline pass well behind us.
         loop.RunOnce(20);
@@ -370,10 +380,20 @@ public sealed class EventLoopTests
                 shortest = clock.Elapsed < shortest ? clock.Elapsed : shortest;
                 fired = true;
             });
-            while (!fired && clock.Elapsed < Loopback.Patience)
-            {
-                loop.RunOnce(0);
-            }
+            // Each check polls back to back for a while: the helper's pauses between checks would step over
+            // the moment an early timer fires.
+            Wait.Until(
+                () =>
+                {
+                    for (var poll = 0; poll < 10_000 && !fired; poll++)
+                    {
+                        loop.RunOnce(0);
+                    }
+
+                    return fired;
+                },
+                Patience.Short,
+                $"3 ms timer {i} fires");
 
             fired.Should().BeTrue();
         }
@@ -415,7 +435,7 @@ public sealed class EventLoopTests
             done.Set();
         });
 
-        var returned = done.Wait(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        var returned = done.Wait(Patience.Short, TestContext.Current.CancellationToken);
         if (!returned)
         {
             loop.Stop(); // Unblock the wait so the thread ends, then fail.

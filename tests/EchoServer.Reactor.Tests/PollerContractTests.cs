@@ -210,8 +210,7 @@ public abstract class PollerContractTests : IDisposable
         ExpectNoEvents(Poller);
 
         // The data did flow: it is there to read.
-        SpinWait.SpinUntil(() => Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Length > 0, Loopback.Patience)
-            .Should().BeTrue();
+        Wait.Until(() => Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Length > 0, Patience.Short, "the bytes written after deregister can be read");
     }
 
     [Fact]
@@ -234,7 +233,7 @@ public abstract class PollerContractTests : IDisposable
         using var waiting = new ManualResetEventSlim();
         var registrar = OtherThread.Start(() =>
         {
-            waiting.Wait(Loopback.Patience);
+            waiting.Wait(Patience.Short).Should().BeTrue("the test thread is about to block in Wait");
             Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
         });
 
@@ -435,7 +434,7 @@ public abstract class PollerContractTests : IDisposable
 
         // If the accepted socket blocked, this read would hang; closing the peer then turns the hang
         // into a 0 (end of stream), which fails the assertion below instead.
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var guard = new CancellationTokenSource(Patience.Short);
         using var _ = guard.Token.Register(pair.Peer.Dispose);
         var n = pair.Accepted.Read(new byte[16], out var errno);
 
@@ -515,7 +514,15 @@ public abstract class PollerContractTests : IDisposable
         var buffer = new byte[64];
         accepted.Read(buffer, out _).Should().Be(3, "a read stops short at the urgent mark, though more is queued");
         var rest = new List<byte>();
-        SpinWait.SpinUntil(() => { rest.AddRange(Loopback.ReadUntilWouldBlock(accepted, out _)); return rest.Count >= 4; }, Loopback.Patience);
+        Wait.Until(
+            () =>
+            {
+                rest.AddRange(Loopback.ReadUntilWouldBlock(accepted, out _));
+                return rest.Count >= 4;
+            },
+            Patience.Short,
+            "the 4 bytes from the urgent mark on can be read",
+            () => $"read: [{string.Join(", ", rest)}]");
         rest.Should().Equal("Xdef"u8.ToArray(), "with SO_OOBINLINE, inherited from the listener, the urgent byte stays in its place in the stream");
     }
 
@@ -590,7 +597,7 @@ public abstract class PollerContractTests : IDisposable
         using var waiting = new ManualResetEventSlim();
         var waking = OtherThread.Start(() =>
         {
-            waiting.Wait(Loopback.Patience);
+            waiting.Wait(Patience.Short).Should().BeTrue("the test thread is about to block in Wait");
             waker.Wake();
         });
 
@@ -657,13 +664,12 @@ public abstract class PollerContractTests : IDisposable
 
         // libkqueue frees a closed kqueue's descriptors on its own thread, a little later (docs/design.md);
         // nothing signals that, so the count is polled, bounded. A kernel's close is immediate.
-        var after = Loopback.OpenFdCount();
-        var clock = Stopwatch.StartNew();
-        while (after - before >= 50 && clock.Elapsed < Loopback.Patience)
-        {
-            Thread.Sleep(10);
-            after = Loopback.OpenFdCount();
-        }
+        var after = 0;
+        Wait.Until(
+            () => (after = Loopback.OpenFdCount()) - before < 50,
+            Patience.Short,
+            "the disposed pollers' descriptors are closed",
+            () => $"{after - before} more open than before");
 
         (after - before).Should().BeLessThan(50);
 

@@ -22,7 +22,7 @@ public sealed class BackpressureTests
     {
         await using var server = await ServerProcess.StartAsync(poller, "--max-pending-bytes", "262144");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
-        using (var cts = new CancellationTokenSource(Client.IoTimeout))
+        using (var cts = new CancellationTokenSource(Patience.Io))
         {
             await client.ConnectAsync(server.EndPoint, cts.Token);
         }
@@ -30,32 +30,40 @@ public sealed class BackpressureTests
         await Client.AssertEchoesAsync(server, "warm up\n");
         var rssBefore = server.ReadRssBytes();
 
-        // Send non-blocking until the kernel stops taking data for 1.5 s (no progress), or 64 MiB.
+        // Send non-blocking until the kernel stops taking data for 1.5 s (no progress), or 64 MiB. Each check
+        // sends up to 1 MiB, so the helper's pauses between checks do not throttle the sending.
         client.Blocking = false;
         long sent = 0;
         var chunk = new byte[64 * 1024];
-        var deadline = Stopwatch.StartNew();
-        while (sent < Attempt && deadline.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            if (!client.Poll(TimeSpan.FromMilliseconds(1500), SelectMode.SelectWrite))
+        var clock = Stopwatch.StartNew();
+        Wait.Until(
+            () =>
             {
-                break;
-            }
+                for (var burst = 0; burst < 16 && sent < Attempt; burst++)
+                {
+                    if (!client.Poll(TimeSpan.FromMilliseconds(1500), SelectMode.SelectWrite))
+                    {
+                        return true;
+                    }
 
-            FillPattern(chunk, sent);
-            var n = client.Send(chunk, 0, chunk.Length, SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock)
-            {
-                continue;
-            }
+                    FillPattern(chunk, sent);
+                    var n = client.Send(chunk, 0, chunk.Length, SocketFlags.None, out var error);
+                    if (error != SocketError.WouldBlock)
+                    {
+                        error.Should().Be(SocketError.Success);
+                        sent += n;
+                    }
+                }
 
-            error.Should().Be(SocketError.Success);
-            sent += n;
-        }
+                return sent >= Attempt;
+            },
+            Patience.Bulk,
+            "the kernel stops taking data from a client whose echoes are not read",
+            () => $"sent {sent / 1024} KiB");
 
         var rssAfter = server.ReadRssBytes();
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"let through {sent / 1024} KiB in {deadline.Elapsed}; RSS {rssBefore / 1024} KiB -> {rssAfter / 1024} KiB");
+            $"let through {sent / 1024} KiB in {clock.Elapsed}; RSS {rssBefore / 1024} KiB -> {rssAfter / 1024} KiB");
 
         sent.Should().BeLessThan(MaxLetThrough, "the server must stop reading once 256 KiB are owed; only kernel buffers absorb the rest");
         (rssAfter - rssBefore).Should().BeLessThan(MaxRssGrowth, "the server must not buffer what the client does not read");
@@ -63,7 +71,7 @@ public sealed class BackpressureTests
 
         // Now read: every byte comes back in order, then EOF after our FIN.
         client.Blocking = true;
-        var reading = Client.ReadToEndAsync(client, TimeSpan.FromSeconds(30));
+        var reading = Client.ReadToEndAsync(client, Patience.Bulk);
         client.Shutdown(SocketShutdown.Send);
         var back = await reading;
 

@@ -7,14 +7,12 @@ namespace EchoServer.Tests;
 /// <summary>Loopback client helpers with bounded waits.</summary>
 internal static class Client
 {
-    public static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(20);
-
     public static async Task<Socket> ConnectAsync(IPEndPoint endPoint, TimeSpan? timeout = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            using var cts = new CancellationTokenSource(timeout ?? IoTimeout);
+            using var cts = new CancellationTokenSource(timeout ?? Patience.Io);
             await socket.ConnectAsync(endPoint, cts.Token);
             return socket;
         }
@@ -29,7 +27,7 @@ internal static class Client
 
     public static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? IoTimeout);
+        using var cts = new CancellationTokenSource(timeout ?? Patience.Io);
         while (!data.IsEmpty)
         {
             var n = await socket.SendAsync(data, SocketFlags.None, cts.Token);
@@ -41,7 +39,7 @@ internal static class Client
     public static async Task<byte[]> ReadExactlyAsync(Socket socket, int count, TimeSpan? timeout = null)
     {
         var buffer = new byte[count];
-        using var cts = new CancellationTokenSource(timeout ?? IoTimeout);
+        using var cts = new CancellationTokenSource(timeout ?? Patience.Io);
         var read = 0;
         try
         {
@@ -58,7 +56,7 @@ internal static class Client
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"read {read} of {count} bytes within {timeout ?? IoTimeout}");
+            throw new TimeoutException($"read {read} of {count} bytes within {timeout ?? Patience.Io}");
         }
 
         return buffer;
@@ -67,7 +65,7 @@ internal static class Client
     /// <summary>Reads until EOF (a read returning 0); fails after the timeout.</summary>
     public static async Task<byte[]> ReadToEndAsync(Socket socket, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? IoTimeout);
+        using var cts = new CancellationTokenSource(timeout ?? Patience.Io);
         using var all = new MemoryStream();
         var buffer = new byte[64 * 1024];
         try
@@ -85,7 +83,7 @@ internal static class Client
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no EOF within {timeout ?? IoTimeout} (read {all.Length} bytes)");
+            throw new TimeoutException($"no EOF within {timeout ?? Patience.Io} (read {all.Length} bytes)");
         }
     }
 

@@ -77,7 +77,7 @@ public sealed class ConnectionGateTests
                 }
             })).ToArray();
             Array.ForEach(threads, t => t.Start());
-            Array.ForEach(threads, t => t.Join(TimeSpan.FromSeconds(30)).Should().BeTrue());
+            Array.ForEach(threads, t => t.Join(Patience.Bulk).Should().BeTrue());
 
             admitted.Sum().Should().Be(limit, "round {0}", round);
             gate.Open.Should().Be(limit);

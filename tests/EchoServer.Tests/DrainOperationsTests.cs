@@ -22,7 +22,7 @@ public sealed class DrainOperationsTests
 
         await using var server = await ServerProcess.StartAsync(poller, "--shutdown-timeout", "10s");
         using var client = await Client.ConnectAsync(server);
-        var timeout = TimeSpan.FromSeconds(30);
+        var timeout = Patience.Bulk;
         var firstMiBBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         long written = 0;
 
@@ -62,12 +62,12 @@ public sealed class DrainOperationsTests
                 }
             }
 
-            return (Hash: Convert.ToHexString(hash.GetHashAndReset()), End: await Client.ReadEndAsync(client, TimeSpan.FromSeconds(10)));
+            return (Hash: Convert.ToHexString(hash.GetHashAndReset()), End: await Client.ReadEndAsync(client, Patience.Settle));
         }, ct);
 
         await firstMiBBack.Task.WaitAsync(timeout, ct);
         await server.SendSignalAsync("TERM");
-        await server.WaitForStdoutLineAsync(l => l.Contains("draining:", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the drain has begun");
+        await server.WaitForStdoutLineAsync(l => l.Contains("draining:", StringComparison.Ordinal), Patience.Short, "the drain has begun");
         var writtenAtDrain = Interlocked.Read(ref written);
 
         await writer;
@@ -75,7 +75,7 @@ public sealed class DrainOperationsTests
         writtenAtDrain.Should().BeLessThan(total, "the client must still be sending when the drain begins, or this test proves nothing");
         hash.Should().Be(sent, "every byte sent before and after SIGTERM comes back");
         end.Should().Be("EOF", "once the echo is done and the client is quiet, the drain closes it in order");
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(15));
+        await server.WaitForExitAsync(Patience.ProcessExit);
         server.ExitCode.Should().Be(0, server.Output);
         server.StdoutLines.Should().NotContain(l => l.Contains("shutdown timeout reached", StringComparison.Ordinal));
     }
@@ -108,8 +108,8 @@ public sealed class DrainOperationsTests
 
         var clock = Stopwatch.StartNew();
         await server.SendSignalAsync("TERM");
-        var end = await Client.ReadEndAsync(client, TimeSpan.FromSeconds(5));
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        var end = await Client.ReadEndAsync(client, Patience.Short);
+        await server.WaitForExitAsync(Patience.ProcessExit);
         clock.Stop();
 
         end.Should().Be("EOF");
@@ -127,14 +127,14 @@ public sealed class DrainOperationsTests
 
         var clock = Stopwatch.StartNew();
         await server.SendSignalAsync("TERM");
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await server.WaitForExitAsync(Patience.ProcessExit);
         clock.Stop();
 
         server.ExitCode.Should().Be(0, server.Output);
         clock.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(900), "a client sending every 50 ms is never quiet, so only the deadline ends it")
             .And.BeLessThan(TimeSpan.FromSeconds(3), "--shutdown-timeout 1s");
         server.StdoutLines.Should().Contain(l => l.Contains("shutdown timeout reached: closing 1 connection(s)", StringComparison.Ordinal), server.Output);
-        (await ticker.Ended.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken))
+        (await ticker.Ended.WaitAsync(Patience.Short, TestContext.Current.CancellationToken))
             .Should().NotBe("cancelled", "the client sees its connection end");
         ticker.Sent.Should().BeGreaterThan(10);
     }
@@ -148,12 +148,12 @@ public sealed class DrainOperationsTests
         using var ticker = new Ticker(client, TimeSpan.FromMilliseconds(50));
 
         await server.SendSignalAsync("TERM");
-        await server.WaitForStdoutLineAsync(l => l.Contains("draining:", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the drain has begun");
+        await server.WaitForStdoutLineAsync(l => l.Contains("draining:", StringComparison.Ordinal), Patience.Short, "the drain has begun");
         server.HasExited.Should().BeFalse("the busy client holds the drain open for up to 30 s");
 
         var clock = Stopwatch.StartNew();
         await server.SendSignalAsync("TERM");
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await server.WaitForExitAsync(Patience.ProcessExit);
         clock.Stop();
 
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1), "a second signal ends the process at once");
@@ -224,8 +224,8 @@ public sealed class DrainOperationsTests
         public void Dispose()
         {
             _stop.Cancel();
-            _sender.Join(TimeSpan.FromSeconds(5));
-            _reader.Wait(TimeSpan.FromSeconds(5));
+            _sender.Join(Patience.Short);
+            _reader.Wait(Patience.Short);
             _stop.Dispose();
         }
     }

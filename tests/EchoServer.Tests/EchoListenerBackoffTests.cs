@@ -34,7 +34,7 @@ public sealed class EchoListenerBackoffTests
             var clock = Stopwatch.StartNew();
             await client.ConnectAsync(real.LocalEndPoint, TestContext.Current.CancellationToken);
             await Client.SendAllAsync(client, "x"u8.ToArray());
-            (await Client.ReadExactlyAsync(client, 1, TimeSpan.FromSeconds(10))).Should().Equal("x"u8.ToArray());
+            (await Client.ReadExactlyAsync(client, 1, Patience.Settle)).Should().Equal("x"u8.ToArray());
 
             clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(10 + 20 + 40 + 80),
                 "each failed accept waits out a doubling delay before the next");
@@ -44,7 +44,7 @@ public sealed class EchoListenerBackoffTests
         finally
         {
             loop.Stop();
-            thread.Join(TimeSpan.FromSeconds(10)).Should().BeTrue();
+            thread.Join(Patience.Settle).Should().BeTrue();
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class EchoTests
 
         await using var server = await ServerProcess.StartAsync(poller);
         using var client = await Client.ConnectAsync(server);
-        var timeout = TimeSpan.FromSeconds(30);
+        var timeout = Patience.Bulk;
 
         var writer = Task.Run(async () =>
         {
@@ -122,7 +122,7 @@ public sealed class EchoTests
 
         back.Length.Should().Be(data.Length);
         back.AsSpan().SequenceEqual(data).Should().BeTrue("the echo must equal what was sent");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(Patience.Short);
         (await client.ReceiveAsync(new byte[16], SocketFlags.None, cts.Token)).Should().Be(0, "EOF stays EOF");
     }
 
@@ -139,8 +139,8 @@ public sealed class EchoTests
             new Random(id).NextBytes(payload);
             payload[0] = (byte)id;
             using var socket = await Client.ConnectAsync(server);
-            var reading = Client.ReadExactlyAsync(socket, size, TimeSpan.FromSeconds(30));
-            await Client.SendAllAsync(socket, payload, TimeSpan.FromSeconds(30));
+            var reading = Client.ReadExactlyAsync(socket, size, Patience.Bulk);
+            await Client.SendAllAsync(socket, payload, Patience.Bulk);
             var back = await reading;
             return back.AsSpan().SequenceEqual(payload);
         }

@@ -35,7 +35,7 @@ public sealed class EmfileTests
             {
                 var socket = await Client.ConnectAsync(server);
                 await Client.SendAllAsync(socket, "x"u8.ToArray());
-                var echo = Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30));
+                var echo = Client.ReadExactlyAsync(socket, 1, Patience.Bulk);
                 if (await IsEchoedBeforePauseAsync(server, echo, i))
                 {
                     served.Add(socket);
@@ -54,12 +54,12 @@ public sealed class EmfileTests
             {
                 var socket = await Client.ConnectAsync(server);
                 await Client.SendAllAsync(socket, "y"u8.ToArray());
-                stuck.Add((socket, Client.ReadExactlyAsync(socket, 1, TimeSpan.FromSeconds(30))));
+                stuck.Add((socket, Client.ReadExactlyAsync(socket, 1, Patience.Bulk)));
             }
 
             // Clients already connected are still served.
-            await Client.AssertEchoesAsync(served[0], "still served\n", TimeSpan.FromSeconds(5));
-            await Client.AssertEchoesAsync(served[^1], "me too\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(served[0], "still served\n", Patience.Short);
+            await Client.AssertEchoesAsync(served[^1], "me too\n", Patience.Short);
 
             // No busy loop while clients are stuck in the backlog: measure CPU time over about a second.
             var cpuBefore = server.ReadCpuTime();
@@ -93,13 +93,13 @@ public sealed class EmfileTests
             }
 
             served.RemoveRange(0, 10);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var cts = new CancellationTokenSource(Patience.Short);
             var echoes = await Task.WhenAll(stuck.Select(s => s.Echo)).WaitAsync(cts.Token);
             echoes.Select(e => (char)e[0]).Should().Equal(['x', .. Enumerable.Repeat('y', stuck.Count - 1)]);
-            await server.WaitForStdoutLineAsync(l => l.Contains("accepting again", StringComparison.Ordinal), TimeSpan.FromSeconds(5),
+            await server.WaitForStdoutLineAsync(l => l.Contains("accepting again", StringComparison.Ordinal), Patience.Short,
                 "the end of the burst is logged once the backlog is drained");
             PausedLines().Should().Be(1, "the burst was warned about once:\n{0}", server.Output);
-            await Client.AssertEchoesAsync(stuck[0].Socket, "served now\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(stuck[0].Socket, "served now\n", Patience.Short);
             server.HasExited.Should().BeFalse(server.Output);
         }
         finally
@@ -135,7 +135,7 @@ public sealed class EmfileTests
 
             exited.Should().BeFalse("the server must survive running out of descriptors, but it exited with code {0}:\n{1}",
                 exited ? server.ExitCode : 0, server.Output);
-            await Client.AssertEchoesAsync(sockets[0], "still served\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(sockets[0], "still served\n", Patience.Short);
             server.HasExited.Should().BeFalse(server.Output);
         }
         finally
@@ -158,7 +158,7 @@ public sealed class EmfileTests
             // creating a thread needs descriptors: the server leaves the top of the table free for exactly this.
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             await server.SendSignalAsync("TERM");
-            await server.WaitForExitAsync(TimeSpan.FromSeconds(5));
+            await server.WaitForExitAsync(Patience.ProcessExit);
             server.ExitCode.Should().Be(0, server.Output);
             stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3));
         }
@@ -175,7 +175,7 @@ public sealed class EmfileTests
         {
             sockets.Add(await Client.ConnectAsync(server));
             await Client.SendAllAsync(sockets[^1], "x"u8.ToArray());
-            if (!await IsEchoedBeforePauseAsync(server, Client.ReadExactlyAsync(sockets[^1], 1, TimeSpan.FromSeconds(30)), i))
+            if (!await IsEchoedBeforePauseAsync(server, Client.ReadExactlyAsync(sockets[^1], 1, Patience.Bulk), i))
             {
                 return;
             }
@@ -193,7 +193,7 @@ public sealed class EmfileTests
     {
         bool IsPaused() => server.StdoutLines.Any(l => l.Contains(Paused, StringComparison.Ordinal));
         await Wait.UntilAsync(() => echo.IsCompleted || IsPaused() || server.HasExited,
-            TimeSpan.FromSeconds(10), $"client {client} is echoed or the server warns that it paused accepting", () => server.Output);
+            Patience.Settle, $"client {client} is echoed or the server warns that it paused accepting", () => server.Output);
         if (!echo.IsCompleted && !server.HasExited)
         {
             await Task.WhenAny(echo, Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken));

@@ -33,13 +33,13 @@ internal sealed class InProcessServer : IDisposable
     {
         var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         Loop.Post(_ => result.SetResult(read(Service)));
-        return result.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        return result.Task.WaitAsync(Patience.Settle).GetAwaiter().GetResult();
     }
 
     public void Dispose()
     {
         Loop.Stop();
-        if (_thread.Join(TimeSpan.FromSeconds(10)))
+        if (_thread.Join(Patience.Settle))
         {
             Loop.Dispose();
             Service.Context.Dispose();

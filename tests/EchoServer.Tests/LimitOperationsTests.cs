@@ -20,7 +20,7 @@ public sealed class LimitOperationsTests
 
         var idleEnd = Task.Run(async () =>
         {
-            var how = await Client.ReadEndAsync(idle, TimeSpan.FromSeconds(5));
+            var how = await Client.ReadEndAsync(idle, Patience.Short);
             return (How: how, At: clock.Elapsed);
         }, ct);
 
@@ -28,7 +28,7 @@ public sealed class LimitOperationsTests
         var echoes = 0;
         while (clock.Elapsed < TimeSpan.FromSeconds(2))
         {
-            await Client.AssertEchoesAsync(busy, "b", TimeSpan.FromSeconds(2));
+            await Client.AssertEchoesAsync(busy, "b", Patience.Short);
             echoes++;
             await Task.Delay(100, ct); // pacing, not synchronisation
         }
@@ -41,7 +41,7 @@ public sealed class LimitOperationsTests
         await Client.AssertEchoesAsync(busy, "still open after 2 s\n");
 
         await server.WaitForStdoutLineAsync(l => l.Contains(idlePeer, StringComparison.Ordinal) && l.Contains("closed: IdleTimeout", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(5), "the idle client's close is logged with its reason");
+            Patience.Short, "the idle client's close is logged with its reason");
         server.StdoutLines.Should().NotContain(l => l.Contains(busyPeer, StringComparison.Ordinal) && l.Contains("closed:", StringComparison.Ordinal),
             "the busy client was never closed");
 
@@ -78,7 +78,7 @@ public sealed class LimitOperationsTests
             clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "the fourth client is refused at once");
 
             await server.WaitForStdoutLineAsync(l => l.Contains("connection limit of 3 reached", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(5), "the limit is logged");
+                Patience.Short, "the limit is logged");
             for (var i = 0; i < 3; i++)
             {
                 await Client.AssertEchoesAsync(clients[i], $"client {i} still served\n");
@@ -88,15 +88,15 @@ public sealed class LimitOperationsTests
             var leaving = clients[0];
             var leavingPeer = $"peer={leaving.LocalEndPoint}";
             leaving.Shutdown(SocketShutdown.Send);
-            (await Client.ReadEndAsync(leaving, TimeSpan.FromSeconds(5))).Should().Be("EOF");
+            (await Client.ReadEndAsync(leaving, Patience.Short)).Should().Be("EOF");
             await server.WaitForStdoutLineAsync(l => l.Contains(leavingPeer, StringComparison.Ordinal) && l.Contains("closed: ClientFinished", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(5), "the server has processed the close");
+                Patience.Short, "the server has processed the close");
 
             using var newcomer = await Client.ConnectAsync(server);
-            await Client.AssertEchoesAsync(newcomer, "there is room again\n", TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(newcomer, "there is room again\n", Patience.Short);
 
             await server.WaitForStdoutLineAsync(l => l.Contains("below the connection limit again after rejecting 1 connection(s)", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(5), "the end of the rejection burst is logged");
+                Patience.Short, "the end of the rejection burst is logged");
             server.StdoutLines.Count(l => l.Contains("connection limit of 3 reached", StringComparison.Ordinal))
                 .Should().Be(1, "the warning is logged once per burst\n{0}", server.Output);
             server.StdoutLines.Should().Contain(l => l.Contains(" warn: ", StringComparison.Ordinal) && l.Contains("connection limit of 3 reached", StringComparison.Ordinal),
@@ -138,7 +138,7 @@ public sealed class LimitOperationsTests
             served.Count(s => s).Should().Be(limit, "exactly {0} clients fit under the limit, whatever reactor took them\n{1}", limit, server.Output);
             await server.WaitForStdoutLineAsync(
                 l => l.Contains($"active={limit} accepted={limit} rejected={count - limit} ", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(10), "the stats line counts the rejections");
+                Patience.Settle, "the stats line counts the rejections");
             server.StdoutLines.Count(l => l.Contains($"connection limit of {limit} reached", StringComparison.Ordinal))
                 .Should().Be(1, "the limit is process-wide, so one burst is warned about once, not once per reactor\n{0}", server.Output);
         }
@@ -166,7 +166,7 @@ public sealed class LimitOperationsTests
     {
         try
         {
-            await Client.AssertEchoesAsync(client, probe, TimeSpan.FromSeconds(5));
+            await Client.AssertEchoesAsync(client, probe, Patience.Short);
             return true;
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown)

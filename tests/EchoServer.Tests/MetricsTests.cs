@@ -37,11 +37,7 @@ public sealed class MetricsTests
         }
 
         // The server closes each connection after echoing everything; wait until it has counted the last close.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (server.OnLoop(s => s.Context.Counters.Active) > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
+        await Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.Active) == 0, Patience.Settle, "the server has counted every close");
 
         var values = server.OnLoop(_ => Collect());
         values["echoserver.connections.accepted"].Should().Be(clients);

@@ -29,7 +29,7 @@ public sealed class NetcatTests
         using var process = Process.Start(info)!;
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var cts = new CancellationTokenSource(Patience.ProcessExit);
             var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
             var stderr = process.StandardError.ReadToEndAsync(cts.Token);
             await process.StandardInput.WriteAsync("hello\n");

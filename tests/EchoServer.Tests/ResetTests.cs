@@ -55,7 +55,7 @@ public sealed class ResetTests
 
         await Wait.UntilAsync(
             () => server.StdoutLines.Count(l => l.Contains(" closed: ", StringComparison.Ordinal)) >= clients,
-            TimeSpan.FromSeconds(10), $"the server has closed all {clients} reset connections", () => server.Output);
+            Patience.Settle, $"the server has closed all {clients} reset connections", () => server.Output);
 
         server.StdoutLines.Where(l => l.Contains(" closed: ", StringComparison.Ordinal))
             .Should().OnlyContain(l => l.Contains("closed: ClientReset", StringComparison.Ordinal), "a reset is reported as one:\n{0}", server.Output);

@@ -19,12 +19,12 @@ public sealed class ServerOperationsTests
             await Client.SendAllAsync(client, payload);
             (await Client.ReadExactlyAsync(client, payload.Length)).Should().Equal(payload);
             client.Shutdown(SocketShutdown.Send);
-            (await Client.ReadEndAsync(client, TimeSpan.FromSeconds(5))).Should().Be("EOF");
+            (await Client.ReadEndAsync(client, Patience.Short)).Should().Be("EOF");
         }
 
         var line = await server.WaitForStdoutLineAsync(
             l => StatsLine.Field(l, "active") == 0 && StatsLine.Field(l, "accepted") == 3,
-            TimeSpan.FromSeconds(10), "a stats line shows the three clients served and gone");
+            Patience.Settle, "a stats line shows the three clients served and gone");
 
         line.Should().Contain("active=0 accepted=3 ");
         StatsLine.Field(line, "rejected").Should().Be(0, line);

@@ -15,7 +15,7 @@ public sealed class SeveralAddressesTests
         {
             await using var server = await ServerProcess.StartAsync(
                 "--bind", "127.0.0.1:0", "--bind", "[::1]:0", "--bind", $"unix:{path}", "--reactors", "2", "--udp");
-            await Wait.UntilAsync(() => server.ListeningAddresses.Count == 3, TimeSpan.FromSeconds(5), "three listening lines", () => server.Output);
+            await Wait.UntilAsync(() => server.ListeningAddresses.Count == 3, Patience.Short, "three listening lines", () => server.Output);
             var addresses = server.ListeningAddresses;
             var v4 = IPEndPoint.Parse(addresses[0]);
             var v6 = IPEndPoint.Parse(addresses[1]);
@@ -50,13 +50,13 @@ public sealed class SeveralAddressesTests
                 udp.Bind(new IPEndPoint(target.Address, 0));
                 await udp.SendToAsync("datagram"u8.ToArray(), SocketFlags.None, target, TestContext.Current.CancellationToken);
                 var buffer = new byte[64];
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var cts = new CancellationTokenSource(Patience.Short);
                 var result = await udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(target.Address, 0), cts.Token);
                 buffer.AsSpan(0, result.ReceivedBytes).ToArray().Should().Equal("datagram"u8.ToArray(), "UDP is echoed beside {0}", target);
             }
 
             await server.SendSignalAsync("TERM");
-            await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            await server.WaitForExitAsync(Patience.ProcessExit);
             server.ExitCode.Should().Be(0, server.Output);
             server.StdoutLines.Should().Contain(l => l.Contains($"connections per listener: {v4}=4, {v6}=3, unix:{path}=1", StringComparison.Ordinal),
                 server.Output);

@@ -30,7 +30,7 @@ public sealed class SignalTests
 
         var clock = Stopwatch.StartNew();
         await server.SendSignalAsync(signal);
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await server.WaitForExitAsync(Patience.ProcessExit);
         clock.Stop();
 
         server.ExitCode.Should().Be(0, server.Output);
@@ -42,7 +42,7 @@ public sealed class SignalTests
     {
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var cts = new CancellationTokenSource(Patience.Short);
             var n = await client.ReceiveAsync(new byte[64], SocketFlags.None, cts.Token);
             n.Should().Be(0, "the server closed the connection (EOF)");
         }

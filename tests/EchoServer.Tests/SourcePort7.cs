@@ -19,12 +19,12 @@ internal sealed class SourcePort7 : IDisposable
     /// <summary>Binds the port once the previous holder let go; fails the test, saying why, where binding is refused.</summary>
     public static async Task<SourcePort7> BindAsync(CancellationToken ct)
     {
-        if (!await Held.WaitAsync(TimeSpan.FromSeconds(30), ct))
+        if (!await Held.WaitAsync(Patience.Bulk, ct))
         {
             Assert.Fail("another test held UDP 127.0.0.1:7 for over 30 s");
         }
 
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 5000 };
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         try
         {
             socket.Bind(new IPEndPoint(IPAddress.Loopback, 7));

@@ -7,7 +7,6 @@ namespace EchoServer.Tests;
 /// <summary>UDP echo (--udp) and unix domain sockets (--bind unix:/path), on the real process.</summary>
 public sealed class TransportOperationsTests
 {
-    private static readonly TimeSpan UdpTimeout = TimeSpan.FromSeconds(5);
 
     [Fact]
     public async Task Udp_echoes_each_datagram_including_an_empty_one_and_ignores_source_port_7()
@@ -15,7 +14,7 @@ public sealed class TransportOperationsTests
         var ct = TestContext.Current.CancellationToken;
         await using var server = await ServerProcess.StartAsync("--udp", "--stats-interval", "200ms");
         await server.WaitForStdoutLineAsync(l => l.Contains($"echoing UDP datagrams on 127.0.0.1:{server.Port}", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(5), "UDP shares the TCP port");
+            Patience.Short, "UDP shares the TCP port");
         var target = new IPEndPoint(IPAddress.Loopback, server.Port);
 
         using (var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
@@ -28,7 +27,7 @@ public sealed class TransportOperationsTests
             {
                 await udp.SendToAsync(payload, SocketFlags.None, target, ct);
                 var buffer = new byte[65536];
-                using var cts = new CancellationTokenSource(UdpTimeout);
+                using var cts = new CancellationTokenSource(Patience.Short);
                 var result = await udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
                 result.RemoteEndPoint.Should().Be(target, "the answer comes from the server's port");
                 buffer.AsSpan(0, result.ReceivedBytes).ToArray().Should().Equal(payload, "a datagram of {0} bytes comes back as it was", payload.Length);
@@ -44,7 +43,7 @@ public sealed class TransportOperationsTests
             await answer.Should().ThrowAsync<OperationCanceledException>("a datagram from source port 7 is never answered");
         }
 
-        var stats = await server.WaitForStdoutLineAsync(l => StatsLine.Field(l, "udp_dropped") >= 1, TimeSpan.FromSeconds(10),
+        var stats = await server.WaitForStdoutLineAsync(l => StatsLine.Field(l, "udp_dropped") >= 1, Patience.Settle,
             "the stats line counts the dropped datagram");
         StatsLine.Field(stats, "udp_echoed").Should().Be(4, "the four answered datagrams are counted");
         StatsLine.Field(stats, "udp_dropped").Should().Be(1);
@@ -66,7 +65,7 @@ public sealed class TransportOperationsTests
             }
 
             await server.SendSignalAsync("TERM");
-            await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            await server.WaitForExitAsync(Patience.ProcessExit);
             server.ExitCode.Should().Be(0, server.Output);
             File.Exists(path).Should().BeFalse("the server removes its socket file on exit");
         }
@@ -182,7 +181,7 @@ public sealed class TransportOperationsTests
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var cts = new CancellationTokenSource(Patience.Short);
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cts.Token);
             return socket;
         }

@@ -13,7 +13,6 @@ namespace EchoServer.Tests;
 /// <summary>An event loop on a background thread serving UDP echo (and unix-socket echo) in process.</summary>
 public sealed class UdpEchoHandlerTests : IDisposable
 {
-    private const int TimeoutMs = 5000;
 
     private readonly EventLoop _loop = new(PollerFactory.Create(PollerKind.Auto));
     private readonly EchoContext _context = new(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0));
@@ -37,7 +36,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         client.SendTo(big, _server);
         ReceiveOne(client).Should().Equal(big);
 
-        WaitUntil(() => _handler!.DatagramsEchoed == 3, "three datagrams echoed");
+        Wait.Until(() => _handler!.DatagramsEchoed == 3, Patience.Short, "three datagrams are echoed");
         _handler!.DroppedForbiddenPort.Should().Be(0);
         _handler.DroppedRateLimited.Should().Be(0);
         _handler.DroppedSendFailed.Should().Be(0);
@@ -51,7 +50,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         var forbidden = port7.Socket;
 
         forbidden.SendTo("reflect me"u8.ToArray(), _server);
-        WaitUntil(() => _handler!.DroppedForbiddenPort == 1, "the datagram from port 7 to be dropped and counted");
+        Wait.Until(() => _handler!.DroppedForbiddenPort == 1, Patience.Short, "the datagram from port 7 is dropped and counted");
 
         // The loop has handled it; a reply, had there been one, would be queued on loopback by now. A normal
         // client's round trip afterwards makes sure the loop went on serving.
@@ -61,7 +60,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         forbidden.Available.Should().Be(0);
 
         // The loop counts an echo after sendto returns, so the client can hold the reply before the count moves.
-        WaitUntil(() => _handler!.DatagramsEchoed >= 1, "the normal client's echo to be counted");
+        Wait.Until(() => _handler!.DatagramsEchoed >= 1, Patience.Short, "the normal client's echo is counted");
         _handler!.DatagramsEchoed.Should().Be(1, "the datagram from port 7 was not echoed");
     }
 
@@ -78,7 +77,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
             flooder.SendTo([(byte)i], _server);
         }
 
-        WaitUntil(() => _handler!.DatagramsEchoed + _handler.DroppedRateLimited == sent, "every datagram to be handled");
+        Wait.Until(() => _handler!.DatagramsEchoed + _handler.DroppedRateLimited == sent, Patience.Short, "every datagram is handled");
         var refill = (int)Math.Ceiling(started.Elapsed.TotalSeconds); // 1 token a second may have come back
         _handler!.DatagramsEchoed.Should().BeInRange(burst, burst + refill);
         _handler.DroppedRateLimited.Should().BeGreaterThanOrEqualTo(sent - burst - refill);
@@ -86,7 +85,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         // A second client on the same IP shares the flooder's bucket (the limit is per IP, not per port), and is served or counted.
         var sameHost = NewClient(0);
         sameHost.SendTo("x"u8.ToArray(), _server);
-        WaitUntil(() => _handler.DatagramsEchoed + _handler.DroppedRateLimited == sent + 1, "the next datagram to be handled");
+        Wait.Until(() => _handler.DatagramsEchoed + _handler.DroppedRateLimited == sent + 1, Patience.Short, "the next datagram is handled");
     }
 
     [Fact]
@@ -98,7 +97,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         acceptor.Token = _loop.Register(listener.Fd, Interest.Readable, acceptor);
         StartLoop();
 
-        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = TimeoutMs };
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         client.Connect(new UnixDomainSocketEndPoint(path));
         client.Send("hello over a unix socket"u8);
         var reply = new byte[64];
@@ -152,13 +151,13 @@ public sealed class UdpEchoHandlerTests : IDisposable
         }
 
         _loop.Stop();
-        _thread.Join(TimeoutMs).Should().BeTrue("the loop should stop");
+        _thread.Join(Patience.Short).Should().BeTrue("the loop should stop");
         _thread = null;
     }
 
     private Socket NewClient(int port)
     {
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = TimeoutMs };
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         try
         {
             client.Bind(new IPEndPoint(IPAddress.Loopback, port));
@@ -178,16 +177,5 @@ public sealed class UdpEchoHandlerTests : IDisposable
         var buffer = new byte[65536];
         var n = client.Receive(buffer); // bounded by ReceiveTimeout
         return buffer.AsSpan(0, n).ToArray();
-    }
-
-    private static void WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        var spin = default(SpinWait);
-        while (!condition())
-        {
-            deadline.ElapsedMilliseconds.Should().BeLessThan(TimeoutMs, $"waiting for {what}");
-            spin.SpinOnce(sleep1Threshold: -1);
-        }
     }
 }

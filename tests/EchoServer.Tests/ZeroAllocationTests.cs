@@ -68,7 +68,7 @@ public sealed class ZeroAllocationTests
                 sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
                 {
                     NoDelay = true,
-                    ReceiveTimeout = 10_000, // a lost echo fails the test instead of hanging it
+                    ReceiveTimeout = (int)Patience.Io.TotalMilliseconds, // a lost echo fails the test instead of hanging it
                 };
                 await sockets[i].ConnectAsync(IPAddress.Loopback, port, TestContext.Current.CancellationToken);
             }
@@ -81,7 +81,7 @@ public sealed class ZeroAllocationTests
             await Task.Run(() => RoundTrips(sockets, 1, messageBytes), TestContext.Current.CancellationToken); // one turn so the loop takes the final reading
             Volatile.Write(ref stop, true);
             loop.Stop();
-            loopThread.Join(TimeSpan.FromSeconds(10)).Should().BeTrue("the loop thread stops when asked");
+            loopThread.Join(Patience.Settle).Should().BeTrue("the loop thread stops when asked");
         }
         finally
         {
@@ -92,7 +92,7 @@ public sealed class ZeroAllocationTests
                 socket?.Dispose();
             }
 
-            loopThread.Join(TimeSpan.FromSeconds(10));
+            loopThread.Join(Patience.Settle);
         }
 
         measureFrom.Should().BeGreaterThanOrEqualTo(0);

@@ -88,7 +88,7 @@ public sealed class ZeroCopyTests
         spliced.Should().BeGreaterThan(0);
 
         socket.Blocking = true;
-        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        var reading = Client.ReadToEndAsync(socket, Patience.Bulk);
         socket.Shutdown(SocketShutdown.Send);
         var back = await reading;
         back.Length.Should().Be(sent);
@@ -117,7 +117,7 @@ public sealed class ZeroCopyTests
                 sent += n;
             }
 
-            await Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.BytesSpliced) > 0, TimeSpan.FromSeconds(10), "the server has spliced");
+            await Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.BytesSpliced) > 0, Patience.Settle, "the server has spliced");
             socket.LingerState = new LingerOption(true, 0);
         }
 
@@ -141,7 +141,7 @@ public sealed class ZeroCopyTests
 
         // The drain does not cut the connection while it owes: reading now gets every byte, then EOF.
         socket.Blocking = true;
-        var back = await Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        var back = await Client.ReadToEndAsync(socket, Patience.Bulk);
         back.Length.Should().Be(sent);
         back.AsSpan().SequenceEqual(Data.AsSpan(0, sent)).Should().BeTrue();
     }
@@ -170,7 +170,7 @@ public sealed class ZeroCopyTests
 
         // The client reads from now on and sends the rest: every byte comes back, in order, and the counters are exact.
         socket.Blocking = true;
-        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(60));
+        var reading = Client.ReadToEndAsync(socket, Patience.Bulk * 2);
         for (var offset = sent; offset < Data.Length; offset += 64 * 1024)
         {
             await Client.SendAllAsync(socket, Data.AsMemory(offset, Math.Min(64 * 1024, Data.Length - offset)));
@@ -202,20 +202,20 @@ public sealed class ZeroCopyTests
         {
             await Client.SendAllAsync(socket, Data.AsMemory(sent, 16 * 1024));
             sent += 16 * 1024;
-            await Wait.UntilAsync(() => ProcNetTcp.Find(clientPort, server.Port)?.SendQueue == 0, TimeSpan.FromSeconds(10), "the server's kernel has taken every byte sent");
+            await Wait.UntilAsync(() => ProcNetTcp.Find(clientPort, server.Port)?.SendQueue == 0, Patience.Settle, "the server's kernel has taken every byte sent");
             owes = server.OnLoop(s => !TheConnection(s).OwesNothing);
         }
 
         owes.Should().BeTrue("the client does not read, so the server comes to owe");
         server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue();
         socket.Shutdown(SocketShutdown.Send);
-        await Wait.UntilAsync(() => ProcNetTcp.Find(server.Port, clientPort)?.State == ProcNetTcp.CloseWait, TimeSpan.FromSeconds(10), "the server's socket has the FIN");
+        await Wait.UntilAsync(() => ProcNetTcp.Find(server.Port, clientPort)?.State == ProcNetTcp.CloseWait, Patience.Settle, "the server's socket has the FIN");
 
         await ExpectTheLoopIdleAsync(server);
         server.OnLoop(s => s.Context.Counters.Active).Should().Be(1, "the connection still owes its echo");
 
         socket.Blocking = true;
-        var back = await Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        var back = await Client.ReadToEndAsync(socket, Patience.Bulk);
         back.Length.Should().Be(sent);
         back.AsSpan().SequenceEqual(Data.AsSpan(0, sent)).Should().BeTrue("the echo must equal what was sent, in order");
         await WaitForClosedAsync(server);
@@ -245,7 +245,7 @@ public sealed class ZeroCopyTests
         server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue("large writes switch to splice again");
         await EchoRoundAsync(Data.AsMemory(4 * 1024 * 1024, 100));
 
-        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        var reading = Client.ReadToEndAsync(socket, Patience.Bulk);
         socket.Shutdown(SocketShutdown.Send);
         (await reading).Should().BeEmpty();
         await WaitForClosedAsync(server);
@@ -300,7 +300,7 @@ public sealed class ZeroCopyTests
     private static async Task<byte[]> EchoWithHalfCloseAsync(int port, ReadOnlyMemory<byte> data)
     {
         using var socket = await ConnectAsync(port);
-        var reading = Client.ReadToEndAsync(socket, TimeSpan.FromSeconds(30));
+        var reading = Client.ReadToEndAsync(socket, Patience.Bulk);
         for (var offset = 0; offset < data.Length; offset += 64 * 1024)
         {
             await Client.SendAllAsync(socket, data.Slice(offset, Math.Min(64 * 1024, data.Length - offset)));
@@ -320,7 +320,7 @@ public sealed class ZeroCopyTests
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         try
         {
-            using var cts = new CancellationTokenSource(Client.IoTimeout);
+            using var cts = new CancellationTokenSource(Patience.Io);
             await socket.ConnectAsync(IPAddress.Loopback, port, cts.Token);
             return socket;
         }
@@ -373,7 +373,7 @@ public sealed class ZeroCopyTests
         service.Loop.Registrations().Select(r => r.Value).OfType<EchoConnection>().Single();
 
     private static Task WaitForClosedAsync(InProcessServer server) =>
-        Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.Active) == 0, TimeSpan.FromSeconds(10), "the server has closed every connection");
+        Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.Active) == 0, Patience.Settle, "the server has closed every connection");
 
     private static void SkipUnlessSplice() =>
         Assert.SkipUnless(SplicePipe.IsSupported, "splice(2) exists only on Linux; kqueue systems keep read/write");

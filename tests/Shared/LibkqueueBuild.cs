@@ -19,7 +19,6 @@ internal static class LibkqueueBuild
     public const string EnvironmentVariable = "ECHOSERVER_LIBKQUEUE";
 
     private static readonly string[] BuildTools = ["cmake", "make"];
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(5);
     private static readonly Lazy<(string? Path, string? SkipReason)> Built = new(BuildOnce);
 
     /// <summary>Whether this process runs kqueue over libkqueue (Linux) rather than the kernel's.</summary>
@@ -119,17 +118,20 @@ internal static class LibkqueueBuild
     // test process that is building.
     private static FileStream AcquireLock(string path)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
+        FileStream? held = null;
+        Wait.Until(() => (held = TryLock(path)) is not null, Patience.Build, $"no other test process holds {path} (it builds libkqueue)");
+        return held!;
+    }
+
+    private static FileStream? TryLock(string path)
+    {
+        try
         {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (clock.Elapsed < BuildTimeout)
-            {
-                Thread.Sleep(100); // polling a lock another process holds: there is no condition to await
-            }
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 
@@ -163,10 +165,10 @@ internal static class LibkqueueBuild
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(BuildTimeout))
+        if (!process.WaitForExit(Patience.Build))
         {
             process.Kill();
-            throw new TimeoutException($"{tool} did not finish within {BuildTimeout}");
+            throw new TimeoutException($"{tool} did not finish within {Patience.Build}");
         }
 
         process.WaitForExit();

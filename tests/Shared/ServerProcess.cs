@@ -15,9 +15,6 @@ namespace EchoServer.TestSupport;
 /// </summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
-    public static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(15);
-
     private readonly Process _process;
     private readonly Lock _gate = new();
     private readonly List<string> _stdout = [];
@@ -140,7 +137,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     {
         try
         {
-            using var timeout = new CancellationTokenSource(StartTimeout);
+            using var timeout = new CancellationTokenSource(Patience.ProcessStart);
             var exited = _process.WaitForExitAsync(timeout.Token);
             var listening = listeningLine.WaitAsync(timeout.Token);
             var first = await Task.WhenAny(listening, exited);
@@ -155,7 +152,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
                     $"{Name} exited with code {_process.ExitCode} before listening.\n{Output}");
             }
 
-            throw new TimeoutException($"{Name} did not log 'listening on' within {StartTimeout}.\n{Output}");
+            throw new TimeoutException($"{Name} did not log 'listening on' within {Patience.ProcessStart}.\n{Output}");
         }
         catch
         {
@@ -169,7 +166,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>Runs <c>echoserver</c> with <paramref name="environment"/> added and waits (bounded) for it to exit.</summary>
     public static Task<ServerProcess> RunToExitAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        RunToExitAsync(ServerPath, args, environment, ExitTimeout);
+        RunToExitAsync(ServerPath, args, environment, Patience.ProcessExit);
 
     /// <summary>Runs <paramref name="fileName"/> (echobench, an installed tool) and waits up to <paramref name="timeout"/> for it to exit.</summary>
     public static async Task<ServerProcess> RunToExitAsync(
@@ -368,7 +365,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             var info = new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false };
             using var getconf = Process.Start(info)!;
             var text = getconf.StandardOutput.ReadToEnd();
-            getconf.WaitForExit(5000);
+            getconf.WaitForExit(Patience.ProcessExit);
             return long.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var ticks) && ticks > 0 ? ticks : 100;
         }
         catch (System.ComponentModel.Win32Exception)
@@ -384,7 +381,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: false);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var cts = new CancellationTokenSource(Patience.ProcessExit);
                 await _process.WaitForExitAsync(cts.Token);
             }
         }

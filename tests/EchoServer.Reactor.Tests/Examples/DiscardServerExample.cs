@@ -79,14 +79,14 @@ public sealed class DiscardServerExampleTests
                 client.Connect(listener.LocalEndPoint);
                 client.Send(new byte[100_000]);
                 client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-                client.ReceiveTimeout = 5000;
+                client.ReceiveTimeout = (int)Patience.Short.TotalMilliseconds;
                 Assert.Equal(0, client.Receive(new byte[1])); // the server closes after reading everything
             }
         }
         finally
         {
             loop.Stop();
-            Assert.True(thread.Join(TimeSpan.FromSeconds(5)));
+            Assert.True(thread.Join(Patience.Short));
         }
 
         Assert.Equal(300_000, acceptor.BytesDiscarded);

@@ -84,12 +84,8 @@ public sealed class InheritedSocketTests : IDisposable
         empty.IsWouldBlock.Should().BeTrue();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(adopted.LocalEndPoint);
-        int accepted;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((accepted = adopted.Accept(out _)) < 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(5);
-        }
+        var accepted = -1;
+        Wait.Until(() => (accepted = adopted.Accept(out _)) >= 0, Patience.Short, "the adopted listener accepts the client");
 
         accepted.Should().BeGreaterThanOrEqualTo(0);
         Libc.Close(accepted);
@@ -115,7 +111,7 @@ public sealed class InheritedSocketTests : IDisposable
     {
         Assert.SkipWhen(isAbstract && !OperatingSystem.IsLinux(), "abstract unix socket names exist on Linux only");
         var address = isAbstract ? $"\0es-{Guid.NewGuid():N}" : _path;
-        using var receiver = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { ReceiveTimeout = 5000 };
+        using var receiver = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         receiver.Bind(new UnixDomainSocketEndPoint(address));
         using var sender = UnixDatagramSocket.Open();
 

@@ -20,7 +20,7 @@ public sealed class SplicePipeTests
         Loopback.WriteAll(pair.Peer, data);
 
         var n = 0;
-        SpinWait.SpinUntil(() => (n += Math.Max(0, pipe.FillFrom(pair.Accepted, 1 << 20, out _))) >= data.Length, Loopback.Patience);
+        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(pair.Accepted, 1 << 20, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
         n.Should().Be(data.Length);
         pipe.Count.Should().Be(data.Length);
 
@@ -29,7 +29,15 @@ public sealed class SplicePipeTests
         pipe.Count.Should().Be(0);
 
         var back = new List<byte>();
-        SpinWait.SpinUntil(() => { back.AddRange(Loopback.ReadUntilWouldBlock(pair.Peer, out _)); return back.Count >= data.Length; }, Loopback.Patience);
+        Wait.Until(
+            () =>
+            {
+                back.AddRange(Loopback.ReadUntilWouldBlock(pair.Peer, out _));
+                return back.Count >= data.Length;
+            },
+            Patience.Short,
+            "every spliced byte is back at the peer",
+            () => $"{back.Count} of {data.Length}");
         back.Should().Equal(data);
     }
 
@@ -51,7 +59,7 @@ public sealed class SplicePipeTests
         new Random(5).NextBytes(data);
         Loopback.WriteAll(source.Peer, data);
         var n = 0;
-        SpinWait.SpinUntil(() => (n += Math.Max(0, pipe.FillFrom(source.Accepted, data.Length - n, out _))) >= data.Length, Loopback.Patience);
+        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(source.Accepted, data.Length - n, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
         pipe.Count.Should().Be(data.Length);
 
         pipe.DrainTo(pair.Accepted, out var errno).Should().Be(0);
@@ -77,7 +85,7 @@ public sealed class SplicePipeTests
         pair.Peer.ShutdownWrite().Value.Should().Be(0);
 
         var n = -1;
-        SpinWait.SpinUntil(() => (n = pipe.FillFrom(pair.Accepted, 4096, out _)) >= 0, Loopback.Patience);
+        Wait.Until(() => (n = pipe.FillFrom(pair.Accepted, 4096, out _)) >= 0, Patience.Short, "the splice sees the peer's end of stream");
         n.Should().Be(0);
     }
 

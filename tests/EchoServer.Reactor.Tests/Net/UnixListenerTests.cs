@@ -27,18 +27,18 @@ public sealed class UnixListenerTests : IDisposable
         using var poller = PollerFactory.Create(PollerKind.Auto);
         poller.Register(listener.Fd, new Token(1), Interest.Readable);
 
-        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 5000 };
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         client.Connect(new UnixDomainSocketEndPoint(_path));
 
         TcpSocket? accepted = null;
-        WaitUntil(poller, () => (accepted = listener.AcceptSocket(out var e)) is not null || NotYet(e));
+        WaitUntil(poller, () => (accepted = listener.AcceptSocket(out var e)) is not null || NotYet(e), "the listener accepts the client");
         using var server = accepted!;
         poller.Register(server.Fd, new Token(2), Interest.Readable);
 
         client.Send("over unix"u8);
         var buffer = new byte[64];
         var n = -1;
-        WaitUntil(poller, () => (n = server.Read(buffer, out var e)) >= 0 || NotYet(e));
+        WaitUntil(poller, () => (n = server.Read(buffer, out var e)) >= 0 || NotYet(e), "the accepted socket has the client's bytes");
         server.Write(buffer.AsSpan(0, n), out var errno).Should().Be(n, errno.ToString());
 
         var reply = new byte[64];
@@ -126,16 +126,23 @@ public sealed class UnixListenerTests : IDisposable
         return false;
     }
 
-    // Retries `attempt` until it succeeds, waiting on the poller in between (at most 5 s in all).
-    private static void WaitUntil(IPoller poller, Func<bool> attempt)
+    // Retries `attempt` until it succeeds, waiting on the poller in between (a short wait, so a readiness edge
+    // consumed by an earlier wait costs a retry rather than the whole patience).
+    private static void WaitUntil(IPoller poller, Func<bool> attempt, string what)
     {
         var events = new PollEvent[4];
-        var deadline = Environment.TickCount64 + 5000;
-        while (!attempt())
-        {
-            var left = deadline - Environment.TickCount64;
-            left.Should().BePositive("the socket should become ready within 5 s");
-            poller.Wait(events, (int)left);
-        }
+        Wait.Until(
+            () =>
+            {
+                if (attempt())
+                {
+                    return true;
+                }
+
+                poller.Wait(events, 100);
+                return false;
+            },
+            Patience.Short,
+            what);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class OtherThread
     /// <summary>Waits for the thread (failing after <paramref name="timeout"/>) and rethrows what it threw.</summary>
     public void Join(TimeSpan? timeout = null)
     {
-        var limit = timeout ?? Loopback.Patience;
+        var limit = timeout ?? Patience.Short;
         if (!_thread.Join(limit))
         {
             Assert.Fail($"The helper thread did not finish within {limit}.");

@@ -10,20 +10,22 @@ internal readonly record struct ExpectedEvent(Token Token, Readiness Readiness)
 }
 
 /// <summary>
-/// The harness of mio's tests/util: <see cref="ExpectEvents"/> polls a few times and accepts extra
-/// (spurious) events; <see cref="ExpectNoEvents(IPoller, Token, int)"/> polls for a while and fails on
-/// any event for the token.
+/// The harness of mio's tests/util: <see cref="ExpectEvents"/> polls until the expected events are seen
+/// (failing after <see cref="Patience.Short"/>) and accepts extra (spurious) events;
+/// <see cref="ExpectNoEvents(IPoller, Token, int)"/> polls for a while and fails on any event for the token.
 /// </summary>
 internal static class PollAssert
 {
-    public const int Rounds = 3;
-    public const int RoundTimeoutMs = 500;
+    /// <summary>How long <see cref="ExpectNoEvents(IPoller, int)"/> watches: a window in which nothing may happen, not a wait.</summary>
     public const int QuietMs = 100;
 
+    // One poll of ExpectEvents blocks at most this long, so the wait overshoots its patience by little.
+    private const int PollMs = 100;
+
     /// <summary>
-    /// Polls up to <see cref="Rounds"/> times until every expectation is met. Readiness is merged per
-    /// token over the events seen, because kqueue reports the read and write filters as separate events.
-    /// Unexpected events are ignored ("must accept sporadic events").
+    /// Polls until every expectation is met. Readiness is merged per token over the events seen, because
+    /// kqueue reports the read and write filters as separate events. Unexpected events are ignored ("must
+    /// accept sporadic events").
     /// </summary>
     /// <returns>Every event seen.</returns>
     public static List<PollEvent> ExpectEvents(IPoller poller, params ExpectedEvent[] expected)
@@ -31,21 +33,26 @@ internal static class PollAssert
         var seen = new List<PollEvent>();
         var merged = new Dictionary<Token, Readiness>();
         var buffer = new PollEvent[64];
-        for (var round = 0; round < Rounds && !AllMet(expected, merged); round++)
-        {
-            var n = poller.Wait(buffer, RoundTimeoutMs);
-            for (var i = 0; i < n; i++)
+        Wait.Until(
+            () =>
             {
-                seen.Add(buffer[i]);
-                merged[buffer[i].Token] = merged.GetValueOrDefault(buffer[i].Token) | buffer[i].Readiness;
-            }
-        }
+                if (AllMet(expected, merged))
+                {
+                    return true;
+                }
 
-        if (!AllMet(expected, merged))
-        {
-            var missing = expected.Where(e => !IsMet(e, merged));
-            Assert.Fail($"Expected events not seen: [{string.Join(", ", missing)}]; seen: [{string.Join(", ", seen)}].");
-        }
+                var n = poller.Wait(buffer, PollMs);
+                for (var i = 0; i < n; i++)
+                {
+                    seen.Add(buffer[i]);
+                    merged[buffer[i].Token] = merged.GetValueOrDefault(buffer[i].Token) | buffer[i].Readiness;
+                }
+
+                return AllMet(expected, merged);
+            },
+            Patience.Short,
+            $"the poller reports [{string.Join(", ", expected)}]",
+            () => $"not seen: [{string.Join(", ", expected.Where(e => !IsMet(e, merged)))}]; seen: [{string.Join(", ", seen)}]");
 
         return seen;
     }

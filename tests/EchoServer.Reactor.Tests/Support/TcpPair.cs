@@ -62,8 +62,8 @@ internal sealed class SystemPeerPair : IDisposable
         using var listener = Loopback.Listen();
         var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
         {
-            ReceiveTimeout = 5000,
-            SendTimeout = 5000,
+            ReceiveTimeout = (int)Patience.Short.TotalMilliseconds,
+            SendTimeout = (int)Patience.Short.TotalMilliseconds,
         };
         try
         {
@@ -86,8 +86,6 @@ internal sealed class SystemPeerPair : IDisposable
 
 internal static class Loopback
 {
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
-
     public static TcpListener Listen() => TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
 
     /// <summary>Accepts one connection, waiting (without a poller) until the handshake has reached the queue.</summary>
@@ -95,19 +93,16 @@ internal static class Loopback
     {
         TcpSocket? accepted = null;
         var errno = Errno.None;
-        var ok = SpinWait.SpinUntil(
+        Wait.Until(
             () =>
             {
                 accepted = listener.AcceptSocket(out errno);
                 return accepted is not null || !errno.IsWouldBlock;
             },
-            Patience);
-        if (!ok || accepted is null)
-        {
-            throw new InvalidOperationException($"accept did not succeed within {Patience}: {errno}");
-        }
-
-        return accepted;
+            Patience.Short,
+            "the loopback handshake reaches the accept queue",
+            () => $"last accept: {errno}");
+        return accepted ?? throw new InvalidOperationException($"accept failed: {errno}");
     }
 
     /// <summary>Writes all of <paramref name="data"/> (small enough for the socket buffer) or fails.</summary>

@@ -18,7 +18,7 @@ namespace EchoServer.Tests.Fuzz;
 public sealed class TcpEdgeFuzzTests
 {
     private const int Clients = 32;
-    private static readonly TimeSpan RoundDeadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RoundDeadline = Patience.Bulk;
     private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(1);
 
     [Theory]
@@ -54,7 +54,7 @@ public sealed class TcpEdgeFuzzTests
 
         await Wait.UntilAsync(
             () => ServerDescriptors.Of(server.Pid).IsBackTo(before),
-            TimeSpan.FromSeconds(10),
+            Patience.Settle,
             "the server's descriptors are back to where they were before the clients came",
             () => $"before: {before}; now: {ServerDescriptors.Of(server.Pid)}");
         output?.WriteLine($"{actions} steps in all");

@@ -25,7 +25,7 @@ public sealed class DeployUnitTests
                 TestContext.Current.CancellationToken);
 
             await using var verify = ServerProcess.Start(analyze, ["verify", socket, service]);
-            await verify.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            await verify.WaitForExitAsync(Patience.Scenario);
 
             verify.ExitCode.Should().Be(0, verify.Output);
             verify.StderrLines.Concat(verify.StdoutLines).Where(l => l.Contains("echoserver", StringComparison.Ordinal))

@@ -13,7 +13,8 @@ namespace EchoServer.Tests.Systemd;
 /// </summary>
 public sealed class ReadinessTests
 {
-    private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(15);
+    // The messages come while the server starts, or at its intervals soon after.
+    private static readonly TimeSpan MessageTimeout = Patience.ProcessStart;
 
     /// <summary>1 and 2 reactors (pings need every reactor's heartbeat, so 2 also proves the second loop turns), on each backend.</summary>
     public static TheoryData<int, PollerKind> ReactorsAndPollers()
@@ -61,7 +62,7 @@ public sealed class ReadinessTests
         await server.SendSignalAsync("TERM");
         var stopping = await manager.WaitForAsync(m => m.Contains("STOPPING=1"), "STOPPING=1");
         stopping.Should().Contain("STATUS=draining: 2 connection(s) left");
-        await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await server.WaitForExitAsync(Patience.ProcessExit);
         server.ExitCode.Should().Be(0, server.Output);
         manager.Invalid.Should().BeEmpty("every message is newline-separated KEY=VALUE lines systemd understands");
     }
@@ -173,7 +174,7 @@ public sealed class ReadinessTests
         public void Dispose()
         {
             _stop.Cancel();
-            _receiving.Wait(TimeSpan.FromSeconds(5));
+            _receiving.Wait(Patience.Short);
             _socket.Dispose();
             _stop.Dispose();
             if (!_path.StartsWith('\0'))

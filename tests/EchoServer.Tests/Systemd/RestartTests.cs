@@ -49,18 +49,18 @@ public sealed class RestartTests
             {
                 churn.Start(Workers); // the first connection makes the tool exec the supervisor
                 await supervisor.WaitUntilListeningAsync();
-                await Wait.UntilAsync(() => churn.Verified >= EchoesPerPhase, TimeSpan.FromSeconds(60), "echoes from the first server", Details);
+                await Wait.UntilAsync(() => churn.Verified >= EchoesPerPhase, Patience.Scenario, "echoes from the first server", Details);
 
                 churn.ResetWaits(); // the clients that waited for the first server to start do not count
                 await supervisor.Input.WriteLineAsync("restart");
                 await supervisor.Input.FlushAsync(TestContext.Current.CancellationToken);
-                await Wait.UntilAsync(() => supervisor.ListeningAddresses.Count >= 2, TimeSpan.FromSeconds(60), "the second server listens", Details);
+                await Wait.UntilAsync(() => supervisor.ListeningAddresses.Count >= 2, Patience.Scenario, "the second server listens", Details);
                 var atSecond = churn.Verified;
-                await Wait.UntilAsync(() => churn.Verified >= atSecond + EchoesPerPhase, TimeSpan.FromSeconds(60), "echoes from the second server", Details);
+                await Wait.UntilAsync(() => churn.Verified >= atSecond + EchoesPerPhase, Patience.Scenario, "echoes from the second server", Details);
                 await churn.StopAsync();
 
                 supervisor.Input.Close(); // the supervisor stops the second server and exits
-                await supervisor.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                await supervisor.WaitForExitAsync(Patience.Scenario);
 
                 var served = supervisor.StdoutLines.Select(l => StatsLineServed(l)).Where(n => n >= 0).ToList();
                 var summary = $"restart under load: {Workers} clients, connections attempted={churn.Attempted} refused={churn.Refused} "
@@ -170,7 +170,7 @@ public sealed class RestartTests
             _stop = true;
             foreach (var thread in _threads)
             {
-                await Task.Run(() => thread.Join(TimeSpan.FromSeconds(30)));
+                await Task.Run(() => thread.Join(Patience.Bulk));
             }
         }
 
@@ -187,8 +187,8 @@ public sealed class RestartTests
                     using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
                     {
                         NoDelay = true,
-                        ReceiveTimeout = 30_000,
-                        SendTimeout = 30_000,
+                        ReceiveTimeout = (int)Patience.Bulk.TotalMilliseconds,
+                        SendTimeout = (int)Patience.Bulk.TotalMilliseconds,
                     };
                     socket.Connect(target);
                     socket.Send(message);

@@ -28,7 +28,7 @@ public sealed class SocketActivationTests
                 await server.WaitUntilListeningAsync();
                 await Client.AssertEchoesAsync(first, "the connection that started the server\n");
                 server.Port.Should().Be(port);
-                await server.WaitForStdoutLineAsync(l => l.Contains($"listening on unix:{path} (", StringComparison.Ordinal), TimeSpan.FromSeconds(5),
+                await server.WaitForStdoutLineAsync(l => l.Contains($"listening on unix:{path} (", StringComparison.Ordinal), Patience.ProcessStart,
                     "the unix listener is announced");
                 server.StdoutLines.Should().Contain(l => l.Contains($"listening on 127.0.0.1:{port} (", StringComparison.Ordinal)
                     && l.Contains("inherited fd 3 \"web\"", StringComparison.Ordinal), server.Output);
@@ -49,7 +49,7 @@ public sealed class SocketActivationTests
                 }
 
                 await server.SendSignalAsync("TERM");
-                await server.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                await server.WaitForExitAsync(Patience.ProcessExit);
                 server.ExitCode.Should().Be(0, server.Output);
                 server.StdoutLines.Should().Contain(l => l.Contains($"connections per listener: 127.0.0.1:{port}=1, unix:{path}=1", StringComparison.Ordinal),
                     server.Output);
@@ -77,7 +77,7 @@ public sealed class SocketActivationTests
             // The first datagram makes the tool exec the server, which then finds it queued on the socket.
             await udp.SendToAsync("wake up\n"u8.ToArray(), SocketFlags.None, target, TestContext.Current.CancellationToken);
             var buffer = new byte[256];
-            using var cts = new CancellationTokenSource(ServerProcess.StartTimeout);
+            using var cts = new CancellationTokenSource(Patience.ProcessStart);
             var result = await udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
             buffer.AsSpan(0, result.ReceivedBytes).ToArray().Should().Equal("wake up\n"u8.ToArray());
             result.RemoteEndPoint.Should().Be(target);
@@ -94,7 +94,7 @@ public sealed class SocketActivationTests
         await using (server)
         {
             using var trigger = await Client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-            await server.WaitForExitAsync(ServerProcess.ExitTimeout);
+            await server.WaitForExitAsync(Patience.ProcessExit);
 
             server.ExitCode.Should().Be(2, server.Output);
             server.StderrLines.Where(l => l.StartsWith("echoserver:", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
@@ -121,7 +121,7 @@ public sealed class SocketActivationTests
         await using (server)
         {
             using var trigger = await Client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-            await server.WaitForExitAsync(ServerProcess.ExitTimeout);
+            await server.WaitForExitAsync(Patience.ProcessExit);
 
             server.ExitCode.Should().Be(1, server.Output);
             var errors = server.StderrLines.Where(l => l.StartsWith("echoserver:", StringComparison.Ordinal)).ToList();
@@ -145,7 +145,7 @@ public sealed class SocketActivationTests
             await using var server = ServerProcess.Start(tool, args);
             // The file appears at bind(2), before listen(2): wait for the tool's own "Listening on … as 3." line.
             await Wait.UntilAsync(() => server.StderrLines.Any(l => l.Contains($"{path} as 3", StringComparison.Ordinal)),
-                ServerProcess.StartTimeout, "the tool listens on the socket", () => server.Output);
+                Patience.ProcessStart, "the tool listens on the socket", () => server.Output);
             using var trigger = new Socket(AddressFamily.Unix, kind == "--datagram" ? SocketType.Dgram : SocketType.Seqpacket, ProtocolType.Unspecified);
             if (kind == "--datagram")
             {
@@ -156,7 +156,7 @@ public sealed class SocketActivationTests
                 await trigger.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
             }
 
-            await server.WaitForExitAsync(ServerProcess.ExitTimeout);
+            await server.WaitForExitAsync(Patience.ProcessExit);
             server.ExitCode.Should().Be(1, server.Output);
             server.StderrLines.Where(l => l.StartsWith("echoserver:", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
                 .Which.Should().Contain("inherited fd 3").And.Contain(expected);

@@ -104,7 +104,7 @@ internal static class SystemdTools
             {
                 await Wait.UntilAsync(
                     () => activator.HasExited || activator.StderrLines.Any(l => l.Contains($":{port} as 3", StringComparison.Ordinal)),
-                    ServerProcess.StartTimeout, "systemd-socket-activate listens", () => activator.Output);
+                    Patience.ProcessStart, "systemd-socket-activate listens", () => activator.Output);
                 if (!activator.HasExited)
                 {
                     return (activator, port);
