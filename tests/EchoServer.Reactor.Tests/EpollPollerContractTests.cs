@@ -24,10 +24,10 @@ public sealed class EpollPollerContractTests : PollerContractTests
     {
         using var pair = TcpPair.Open();
 
-        var act = () => Poller.Reregister(pair.Accepted.Fd, new Token(1), Interest.Readable);
+        var act = () => Poller.Reregister(pair.Accepted.Source, new Token(1), Interest.Readable);
         act.Should().Throw<SyscallException>().Which.Call.Should().Be("epoll_ctl(MOD)");
 
-        act = () => Poller.Deregister(pair.Accepted.Fd);
+        act = () => Poller.Deregister(pair.Accepted.Source);
         act.Should().Throw<SyscallException>().Which.Call.Should().Be("epoll_ctl(DEL)");
     }
 }

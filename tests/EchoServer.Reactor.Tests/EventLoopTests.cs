@@ -37,7 +37,7 @@ public sealed class EventLoopTests
     public void A_stale_event_for_a_freed_token_is_dropped_and_never_reaches_the_new_owner_of_the_slot()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var fresh = new RecordingHandler("fresh");
         var second = new RecordingHandler("second");
         Token secondToken = default;
@@ -49,10 +49,10 @@ public sealed class EventLoopTests
         {
             l.Deregister(secondToken).Should().BeTrue();
             second.Dispose();
-            freshToken = l.Register(11, Interest.Readable, fresh);
+            freshToken = l.Register(Source.FromFd(11), Interest.Readable, fresh);
         });
-        var firstToken = loop.Register(10, Interest.Readable, first);
-        secondToken = loop.Register(11, Interest.Readable, second);
+        var firstToken = loop.Register(Source.FromFd(10), Interest.Readable, first);
+        secondToken = loop.Register(Source.FromFd(11), Interest.Readable, second);
         poller.Script(Readable(firstToken), Readable(secondToken));
 
         loop.RunOnce(0).Should().Be(2);
@@ -75,13 +75,13 @@ public sealed class EventLoopTests
     public void Tokens_of_a_reused_slot_differ_by_generation()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var old = new RecordingHandler("old");
         var current = new RecordingHandler("current");
 
-        var oldToken = loop.Register(10, Interest.Readable, old);
+        var oldToken = loop.Register(Source.FromFd(10), Interest.Readable, old);
         loop.Deregister(oldToken).Should().BeTrue();
-        var newToken = loop.Register(10, Interest.Readable, current);
+        var newToken = loop.Register(Source.FromFd(10), Interest.Readable, current);
 
         (newToken.Value & SlotMask).Should().Be(oldToken.Value & SlotMask);
         newToken.Should().NotBe(oldToken);
@@ -102,14 +102,14 @@ public sealed class EventLoopTests
     public void A_failed_register_frees_its_slot()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var handler = new RecordingHandler("h");
 
-        var act = () => loop.Register(-1, Interest.Readable, handler);
+        var act = () => loop.Register(Source.FromFd(-1), Interest.Readable, handler);
         act.Should().Throw<IOException>();
 
         loop.RegisteredCount.Should().Be(0);
-        var token = loop.Register(5, Interest.Readable, handler);
+        var token = loop.Register(Source.FromFd(5), Interest.Readable, handler);
         (token.Value & SlotMask).Should().Be(0, "the slot taken by the failed register was given back");
     }
 
@@ -117,9 +117,9 @@ public sealed class EventLoopTests
     public void Waker_events_are_consumed_and_never_dispatched()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var handler = new RecordingHandler("h");
-        loop.Register(5, Interest.Readable, handler);
+        loop.Register(Source.FromFd(5), Interest.Readable, handler);
 
         poller.Script(Readable(new Token(ulong.MaxValue)));
         loop.RunOnce(0).Should().Be(1);
@@ -134,10 +134,10 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void Events_from_a_real_poller_reach_the_handler_with_its_token(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         using var pair = TcpPair.Open();
         var handler = new RecordingHandler("socket");
-        var token = loop.Register(pair.Accepted.Fd, Interest.Readable, handler);
+        var token = loop.Register(pair.Accepted.Source, Interest.Readable, handler);
 
         Loopback.WriteAll(pair.Peer, "ping"u8);
         Wait.Until(
@@ -159,7 +159,7 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void Stop_from_another_thread_makes_Run_return_promptly(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         using var running = new ManualResetEventSlim();
         loop.AddTimer(TimeSpan.Zero, _ => running.Set());
 
@@ -184,7 +184,7 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void Post_from_another_thread_wakes_the_loop_and_runs_on_the_loop_thread(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         var ran = false;
         var actionThread = -1;
         var timedOut = false;
@@ -211,7 +211,7 @@ public sealed class EventLoopTests
     [Fact]
     public void Work_posted_behind_an_action_that_throws_runs_in_the_next_turn()
     {
-        using var loop = new EventLoop(new FakePoller());
+        using var loop = EventLoop.Create(new FakePoller());
         var ran = new List<string>();
         loop.Post(_ => throw new InvalidOperationException("posted work failed"));
         loop.Post(_ => ran.Add("second"));
@@ -227,7 +227,7 @@ public sealed class EventLoopTests
     [Fact]
     public void Work_posted_by_posted_work_runs_without_another_post()
     {
-        using var loop = new EventLoop(new FakePoller());
+        using var loop = EventLoop.Create(new FakePoller());
         var ran = new List<string>();
         loop.Post(l => l.Post(_ => ran.Add("successor")));
 
@@ -241,7 +241,7 @@ public sealed class EventLoopTests
     public void Schedule_reruns_the_handler_without_a_new_edge_and_without_blocking()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var handler = new RecordingHandler("h", (l, t, _) =>
         {
             if (l.EventsDispatched < 3)
@@ -249,7 +249,7 @@ public sealed class EventLoopTests
                 l.Schedule(t, Readiness.Readable);
             }
         });
-        var token = loop.Register(5, Interest.Readable, handler);
+        var token = loop.Register(Source.FromFd(5), Interest.Readable, handler);
         poller.Script(Readable(token));
 
         // Turn 1: the edge, then the rescheduled call after the batch (which schedules once more).
@@ -272,11 +272,11 @@ public sealed class EventLoopTests
     public void A_scheduled_call_for_a_token_deregistered_meanwhile_is_dropped()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var victim = new RecordingHandler("victim");
-        var victimToken = loop.Register(6, Interest.Readable, victim);
+        var victimToken = loop.Register(Source.FromFd(6), Interest.Readable, victim);
         var killer = new RecordingHandler("killer", (l, _, _) => l.Deregister(victimToken));
-        var killerToken = loop.Register(5, Interest.Readable, killer);
+        var killerToken = loop.Register(Source.FromFd(5), Interest.Readable, killer);
 
         loop.Schedule(victimToken, Readiness.Readable);
         poller.Script(Readable(killerToken));
@@ -290,7 +290,7 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void A_handler_that_stops_early_and_schedules_itself_drains_a_real_socket_without_new_edges(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         using var pair = TcpPair.Open();
         var received = new List<byte>();
         var handler = new RecordingHandler("one byte at a time", (l, t, readiness) =>
@@ -302,7 +302,7 @@ public sealed class EventLoopTests
                 l.Schedule(t, Readiness.Readable);
             }
         });
-        var token = loop.Register(pair.Accepted.Fd, Interest.Readable, handler);
+        var token = loop.Register(pair.Accepted.Source, Interest.Readable, handler);
 
         Loopback.WriteAll(pair.Peer, "abcdef"u8);
         Wait.Until(
@@ -332,7 +332,7 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void Timers_fire_in_deadline_order_and_cancelled_timers_do_not_fire(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         var fired = new List<int>();
 
         // Deadlines count from each AddTimer call, so a pause between the calls (JIT, a busy machine)
@@ -369,7 +369,7 @@ public sealed class EventLoopTests
         // Millisecond deadlines counted from a truncated clock fire up to 1 ms early, which shows within a few
         // dozen 3 ms timers started at arbitrary points of a millisecond. The loop is polled (timeout 0), as
         // it is when other events keep it busy: a blocking wait would itself sleep past the deadline.
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         var shortest = TimeSpan.MaxValue;
         for (var i = 0; i < 60; i++)
         {
@@ -405,7 +405,7 @@ public sealed class EventLoopTests
     public void RunOnce_with_a_pending_timer_waits_no_longer_than_the_timer()
     {
         var poller = new FakePoller();
-        using (var loop = new EventLoop(poller))
+        using (var loop = EventLoop.Create(poller))
         {
             loop.AddTimer(TimeSpan.FromMilliseconds(200), _ => { });
             loop.RunOnce(-1);
@@ -424,7 +424,7 @@ public sealed class EventLoopTests
     [MemberData(nameof(NativePollers))]
     public void RunOnce_without_limit_returns_when_a_real_timer_is_due(PollerKind kind)
     {
-        using var loop = new EventLoop(CreateNativePoller(kind));
+        using var loop = EventLoop.Create(CreateNativePoller(kind));
         var fired = false;
         using var done = new ManualResetEventSlim();
         var clock = Stopwatch.StartNew(); // before AddTimer: the timer counts from there, and never fires early
@@ -453,14 +453,14 @@ public sealed class EventLoopTests
     public void A_handler_that_throws_is_deregistered_disposed_and_reported_while_the_loop_keeps_running()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var boom = new InvalidOperationException("boom");
         var failures = new List<(Token Token, Exception Error)>();
         loop.HandlerFailed += (t, e) => failures.Add((t, e));
         var faulty = new RecordingHandler("faulty", (_, _, _) => throw boom);
         var healthy = new RecordingHandler("healthy");
-        var faultyToken = loop.Register(5, Interest.Readable, faulty);
-        var healthyToken = loop.Register(6, Interest.Readable, healthy);
+        var faultyToken = loop.Register(Source.FromFd(5), Interest.Readable, faulty);
+        var healthyToken = loop.Register(Source.FromFd(6), Interest.Readable, healthy);
 
         poller.Script(Readable(faultyToken), Readable(healthyToken));
         loop.RunOnce(0);
@@ -482,7 +482,7 @@ public sealed class EventLoopTests
     public void A_handler_that_closes_its_fd_and_throws_is_still_disposed_and_reported_while_the_loop_keeps_running()
     {
         var poller = new FakePoller();
-        using var loop = new EventLoop(poller);
+        using var loop = EventLoop.Create(poller);
         var failures = new List<Token>();
         loop.HandlerFailed += (t, _) => failures.Add(t);
 
@@ -490,8 +490,8 @@ public sealed class EventLoopTests
         poller.FailDeregister.Add(5);
         var faulty = new RecordingHandler("faulty", (_, _, _) => throw new InvalidOperationException("closed, then failed"));
         var healthy = new RecordingHandler("healthy");
-        var faultyToken = loop.Register(5, Interest.Readable, faulty);
-        var healthyToken = loop.Register(6, Interest.Readable, healthy);
+        var faultyToken = loop.Register(Source.FromFd(5), Interest.Readable, faulty);
+        var healthyToken = loop.Register(Source.FromFd(6), Interest.Readable, healthy);
 
         poller.Script(Readable(faultyToken), Readable(healthyToken));
         var act = () => loop.RunOnce(0);
@@ -508,15 +508,15 @@ public sealed class EventLoopTests
     {
         var poller = new FakePoller();
         var handlers = Enumerable.Range(0, 5).Select(i => new RecordingHandler($"h{i}")).ToList();
-        var loop = new EventLoop(poller);
+        var loop = EventLoop.Create(poller);
         for (var i = 0; i < handlers.Count; i++)
         {
-            loop.Register(100 + i, Interest.Readable, handlers[i]);
+            loop.Register(Source.FromFd(100 + i), Interest.Readable, handlers[i]);
         }
 
         // One fd is already gone (its deregistration fails); the others must still be cleaned up.
         poller.FailDeregister.Add(102);
-        loop.Deregister(loop.Register(200, Interest.Readable, new RecordingHandler("gone")));
+        loop.Deregister(loop.Register(Source.FromFd(200), Interest.Readable, new RecordingHandler("gone")));
 
         loop.Dispose();
         loop.Dispose();
@@ -534,12 +534,12 @@ public sealed class EventLoopTests
     public void Dispose_reaches_every_handler_the_waker_and_the_poller_even_when_a_handler_dispose_throws()
     {
         var poller = new FakePoller();
-        var loop = new EventLoop(poller);
+        var loop = EventLoop.Create(poller);
         var first = new RecordingHandler("first");
         var last = new RecordingHandler("last");
-        loop.Register(100, Interest.Readable, first);
-        var faultyToken = loop.Register(101, Interest.Readable, new ThrowingOnDisposeHandler());
-        loop.Register(102, Interest.Readable, last);
+        loop.Register(Source.FromFd(100), Interest.Readable, first);
+        var faultyToken = loop.Register(Source.FromFd(101), Interest.Readable, new ThrowingOnDisposeHandler());
+        loop.Register(Source.FromFd(102), Interest.Readable, last);
         var failures = new List<(Token Token, Exception Error)>();
         loop.HandlerFailed += (token, error) => failures.Add((token, error));
 

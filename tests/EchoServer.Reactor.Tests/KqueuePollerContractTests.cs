@@ -41,10 +41,10 @@ public sealed class KqueuePollerContractTests : PollerContractTests
         // own bookkeeping answers as epoll does.
         using var pair = TcpPair.Open();
 
-        var act = () => Poller.Reregister(pair.Accepted.Fd, new Token(1), Interest.Readable);
+        var act = () => Poller.Reregister(pair.Accepted.Source, new Token(1), Interest.Readable);
         act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
 
-        act = () => Poller.Deregister(pair.Accepted.Fd);
+        act = () => Poller.Deregister(pair.Accepted.Source);
         act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
     }
 }

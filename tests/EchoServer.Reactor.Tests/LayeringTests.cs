@@ -6,7 +6,7 @@ using FluentAssertions;
 namespace EchoServer.Reactor.Tests;
 
 /// <summary>
-/// The architecture rules of README.md: the library's layers (Interop &lt; Pollers &lt; Reactor &lt; Net, one
+/// The architecture rules of docs/design.md ("Map of the code"): the library's layers (Interop &lt; Pollers &lt; Reactor &lt; Net, one
 /// folder each) reference nothing above them; only src/EchoServer.Reactor/Interop and /Pollers hold unsafe
 /// code; and the library depends on no runtime package (no logging, no CLI).
 /// </summary>

@@ -86,7 +86,7 @@ public abstract class PollerContractTests : IDisposable
     public void Wait_with_zero_timeout_and_nothing_ready_returns_zero_at_once()
     {
         using var pair = TcpPair.Open();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
 
         var clock = Stopwatch.StartNew();
         var n = Poller.Wait(_buffer, 0);
@@ -101,7 +101,7 @@ public abstract class PollerContractTests : IDisposable
         var pair = OpenPair();
 
         // A connected socket with an empty send buffer is writable from the moment it is registered.
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Writable);
         var n = Poller.Wait(_buffer, 0);
 
         _buffer.Take(n).Should().Contain(e => e.Token == T1 && (e.Readiness & Readiness.Writable) != 0);
@@ -113,7 +113,7 @@ public abstract class PollerContractTests : IDisposable
         var tokens = new[] { T1, T2, T3 };
         foreach (var token in tokens)
         {
-            Poller.Register(OpenPair().Accepted.Fd, token, Interest.Writable);
+            Poller.Register(OpenPair().Accepted.Source, token, Interest.Writable);
         }
 
         var one = new PollEvent[1];
@@ -135,7 +135,7 @@ public abstract class PollerContractTests : IDisposable
     public void Readiness_is_reregistered_after_would_block()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
 
         Loopback.WriteAll(pair.Peer, "hello"u8);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
@@ -154,7 +154,7 @@ public abstract class PollerContractTests : IDisposable
     public void An_edge_is_reported_once_while_nothing_changes_even_if_not_drained()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
 
         Loopback.WriteAll(pair.Peer, "unread"u8);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
@@ -168,16 +168,16 @@ public abstract class PollerContractTests : IDisposable
     public void Reregister_replaces_interest_and_token()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
         ExpectNoEvents(Poller);
 
         // Readable -> Writable under a new token: the writable edge comes with the new token only.
-        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Writable);
+        Poller.Reregister(pair.Accepted.Source, T2, Interest.Writable);
         var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable));
         seen.Should().NotContain(e => e.Token == T1);
 
         // Writable -> Readable under a third token: data is reported with it, and never with the old ones.
-        Poller.Reregister(pair.Accepted.Fd, T3, Interest.Readable);
+        Poller.Reregister(pair.Accepted.Source, T3, Interest.Readable);
         Loopback.WriteAll(pair.Peer, "x"u8);
         seen = ExpectEvents(Poller, new ExpectedEvent(T3, Readiness.Readable));
         seen.Should().NotContain(e => e.Token == T1 || e.Token == T2);
@@ -188,24 +188,24 @@ public abstract class PollerContractTests : IDisposable
     public void Reregistering_a_listener_from_readable_to_writable_before_polling_reports_nothing()
     {
         using var listener = Loopback.Listen();
-        Poller.Register(listener.Fd, T1, Interest.Readable);
-        Poller.Reregister(listener.Fd, T1, Interest.Writable);
+        Poller.Register(listener.Source, T1, Interest.Readable);
+        Poller.Reregister(listener.Source, T1, Interest.Writable);
 
-        using var client = TcpSocket.Connect(listener.LocalEndPoint);
+        using var client = StreamSocket.Connect(listener.LocalEndPoint);
         ExpectNoEvents(Poller, T1);
-        Poller.Deregister(listener.Fd);
+        Poller.Deregister(listener.Source);
     }
 
     [Fact]
     public void Deregister_stops_events_even_as_data_flows()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
         Loopback.WriteAll(pair.Peer, "one"u8);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
         Loopback.ReadUntilWouldBlock(pair.Accepted, out _);
 
-        Poller.Deregister(pair.Accepted.Fd);
+        Poller.Deregister(pair.Accepted.Source);
         Loopback.WriteAll(pair.Peer, "two"u8);
         ExpectNoEvents(Poller);
 
@@ -217,9 +217,9 @@ public abstract class PollerContractTests : IDisposable
     public void Registering_again_after_deregister_reports_events()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
-        Poller.Deregister(pair.Accepted.Fd);
-        Poller.Register(pair.Accepted.Fd, T2, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
+        Poller.Deregister(pair.Accepted.Source);
+        Poller.Register(pair.Accepted.Source, T2, Interest.Readable);
 
         Loopback.WriteAll(pair.Peer, "x"u8);
         var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
@@ -234,7 +234,7 @@ public abstract class PollerContractTests : IDisposable
         var registrar = OtherThread.Start(() =>
         {
             waiting.Wait(Patience.Short).Should().BeTrue("the test thread is about to block in Wait");
-            Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+            Poller.Register(pair.Accepted.Source, T1, Interest.Writable);
         });
 
         waiting.Set();
@@ -254,12 +254,12 @@ public abstract class PollerContractTests : IDisposable
         // list has room (libkqueue does; docs/design.md): such an edge would be lost to the caller for good.
         var pending = OpenPair();
         var other = OpenPair();
-        Poller.Register(pending.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pending.Accepted.Source, T1, Interest.Readable);
         Loopback.WriteAll(pending.Peer, "x"u8);
 
-        Poller.Register(other.Accepted.Fd, T2, Interest.ReadWrite);
-        Poller.Reregister(other.Accepted.Fd, T2, Interest.Readable);
-        Poller.Deregister(other.Accepted.Fd);
+        Poller.Register(other.Accepted.Source, T2, Interest.ReadWrite);
+        Poller.Reregister(other.Accepted.Source, T2, Interest.Readable);
+        Poller.Deregister(other.Accepted.Source);
         using var waker = Poller.CreateWaker(WakerToken);
         waker.Wake();
 
@@ -272,7 +272,7 @@ public abstract class PollerContractTests : IDisposable
     public void Level_triggered_readable_is_reported_on_every_wait_while_data_remains_and_not_after_it_is_drained()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | Interest.LevelTriggered);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable | Interest.LevelTriggered);
         ExpectNoEvents(Poller, T1);
 
         Loopback.WriteAll(pair.Peer, "abc"u8);
@@ -292,7 +292,7 @@ public abstract class PollerContractTests : IDisposable
     public void Level_triggered_end_of_stream_is_reported_until_read_interest_is_dropped()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | Interest.LevelTriggered);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable | Interest.LevelTriggered);
         pair.Peer.ShutdownWrite().Should().Be(Errno.None);
 
         // The owner cannot act on an end of stream it has already read: it keeps being told until it drops the interest.
@@ -301,7 +301,7 @@ public abstract class PollerContractTests : IDisposable
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.ReadClosed));
 
         // Writable only, level: reported while the send buffer has room, never readable or read-closed again.
-        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Writable | Interest.LevelTriggered);
+        Poller.Reregister(pair.Accepted.Source, T2, Interest.Writable | Interest.LevelTriggered);
         var seen = ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable));
         seen.AddRange(ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Writable)));
         seen.Where(e => e.Token == T2).Should().OnlyContain(e => (e.Readiness & (Readiness.Readable | Readiness.ReadClosed)) == 0);
@@ -312,18 +312,18 @@ public abstract class PollerContractTests : IDisposable
     public void Reregister_switches_between_edge_and_level_without_losing_readiness()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
         Loopback.WriteAll(pair.Peer, "unread"u8);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
         ExpectNoEvents(Poller, T1);
 
         // Edge -> level: the unread data is reported, and again on the next wait.
-        Poller.Reregister(pair.Accepted.Fd, T2, Interest.Readable | Interest.LevelTriggered);
+        Poller.Reregister(pair.Accepted.Source, T2, Interest.Readable | Interest.LevelTriggered);
         ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
         ExpectEvents(Poller, new ExpectedEvent(T2, Readiness.Readable));
 
         // Level -> edge: the switch re-arms it, so the data still there is reported once, then nothing until new data.
-        Poller.Reregister(pair.Accepted.Fd, T3, Interest.Readable);
+        Poller.Reregister(pair.Accepted.Source, T3, Interest.Readable);
         ExpectEvents(Poller, new ExpectedEvent(T3, Readiness.Readable));
         ExpectNoEvents(Poller);
         Loopback.ReadUntilWouldBlock(pair.Accepted, out _).Should().Equal("unread"u8.ToArray());
@@ -336,7 +336,7 @@ public abstract class PollerContractTests : IDisposable
     public void Level_triggered_writable_stops_while_the_send_buffer_is_full_and_resumes_when_it_drains()
     {
         var pair = Own(SystemPeerPair.Open());
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable | Interest.LevelTriggered);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Writable | Interest.LevelTriggered);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
 
@@ -348,14 +348,14 @@ public abstract class PollerContractTests : IDisposable
     public void Level_triggered_alone_or_an_unknown_flag_is_not_an_interest()
     {
         var pair = OpenPair();
-        var act = () => Poller.Register(pair.Accepted.Fd, T1, Interest.LevelTriggered);
+        var act = () => Poller.Register(pair.Accepted.Source, T1, Interest.LevelTriggered);
         act.Should().Throw<ArgumentException>();
 
-        act = () => Poller.Register(pair.Accepted.Fd, T1, Interest.Readable | (Interest)0x80);
+        act = () => Poller.Register(pair.Accepted.Source, T1, Interest.Readable | (Interest)0x80);
         act.Should().Throw<ArgumentException>();
 
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
-        act = () => Poller.Reregister(pair.Accepted.Fd, T1, Interest.LevelTriggered);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
+        act = () => Poller.Reregister(pair.Accepted.Source, T1, Interest.LevelTriggered);
         act.Should().Throw<ArgumentException>();
     }
 
@@ -365,8 +365,8 @@ public abstract class PollerContractTests : IDisposable
     public void Connecting_client_becomes_writable()
     {
         using var listener = Loopback.Listen();
-        var client = Own(TcpSocket.Connect(listener.LocalEndPoint));
-        Poller.Register(client.Fd, T1, Interest.Writable);
+        var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
+        Poller.Register(client.Source, T1, Interest.Writable);
 
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
         client.TakeError().Should().Be(Errno.None);
@@ -382,17 +382,17 @@ public abstract class PollerContractTests : IDisposable
             closed = listener.LocalEndPoint;
         }
 
-        TcpSocket client;
+        StreamSocket client;
         try
         {
-            client = Own(TcpSocket.Connect(closed));
+            client = Own(StreamSocket.Connect(closed));
         }
         catch (SyscallException)
         {
             return; // Refused at once: also a correct report.
         }
 
-        Poller.Register(client.Fd, T1, Interest.ReadWrite);
+        Poller.Register(client.Source, T1, Interest.ReadWrite);
         var seen = ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.None));
         seen.Should().Contain(e => e.Token == T1 && e.Readiness != Readiness.None);
         if (ClearsTheSocketErrorItReports)
@@ -410,21 +410,21 @@ public abstract class PollerContractTests : IDisposable
     public void Listener_becomes_readable_accepts_until_would_block_and_rearms()
     {
         using var listener = Loopback.Listen();
-        Poller.Register(listener.Fd, T1, Interest.Readable);
+        Poller.Register(listener.Source, T1, Interest.Readable);
 
         for (var round = 0; round < 2; round++)
         {
-            var client = Own(TcpSocket.Connect(listener.LocalEndPoint));
+            var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
             ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
 
-            var accepted = Own(listener.AcceptSocket(out var errno) ?? throw new SyscallException("accept", errno));
+            var accepted = Own(listener.TryAccept(out var socket, out var errno) ? socket : throw new SyscallException("accept", errno));
             accepted.RemoteEndPoint.Should().Be(client.LocalEndPoint);
             accepted.LocalEndPoint.Should().Be(listener.LocalEndPoint);
-            listener.AcceptSocket(out errno).Should().BeNull();
+            listener.TryAccept(out _, out errno).Should().BeFalse();
             errno.IsWouldBlock.Should().BeTrue();
         }
 
-        Poller.Deregister(listener.Fd);
+        Poller.Deregister(listener.Source);
     }
 
     [Fact]
@@ -435,7 +435,7 @@ public abstract class PollerContractTests : IDisposable
         // If the accepted socket blocked, this read would hang; closing the peer then turns the hang
         // into a 0 (end of stream), which fails the assertion below instead.
         using var guard = new CancellationTokenSource(Patience.Short);
-        using var _ = guard.Token.Register(pair.Peer.Dispose);
+        using var _ = guard.Token.Register(pair.ClosePeer);
         var n = pair.Accepted.Read(new byte[16], out var errno);
 
         n.Should().Be(-1);
@@ -447,9 +447,9 @@ public abstract class PollerContractTests : IDisposable
     {
         using var listener = Loopback.Listen();
         using var waker = Poller.CreateWaker(WakerToken);
-        Poller.Register(listener.Fd, T1, Interest.Readable);
-        using var client = TcpSocket.Connect(listener.LocalEndPoint);
-        Poller.Deregister(listener.Fd);
+        Poller.Register(listener.Source, T1, Interest.Readable);
+        using var client = StreamSocket.Connect(listener.LocalEndPoint);
+        Poller.Deregister(listener.Source);
 
         waker.Wake();
         var seen = ExpectEvents(Poller, new ExpectedEvent(WakerToken, Readiness.Readable));
@@ -462,14 +462,14 @@ public abstract class PollerContractTests : IDisposable
     {
         var listener = Loopback.Listen();
         var endPoint = listener.LocalEndPoint;
-        Poller.Register(listener.Fd, T1, Interest.Readable);
+        Poller.Register(listener.Source, T1, Interest.Readable);
         listener.Dispose();
 
         ExpectNoEvents(Poller, T1);
         try
         {
             // A connection attempt to the closed port must not surface under the dead registration either.
-            TcpSocket.Connect(endPoint).Dispose();
+            StreamSocket.Connect(endPoint).Dispose();
         }
         catch (SyscallException)
         {
@@ -485,7 +485,7 @@ public abstract class PollerContractTests : IDisposable
     public void Peer_shutdown_write_is_reported_as_readable_and_read_closed()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
 
         Loopback.WriteAll(pair.Peer, "last"u8);
         pair.Peer.ShutdownWrite().Should().Be(Errno.None);
@@ -504,7 +504,7 @@ public abstract class PollerContractTests : IDisposable
         var peer = Own(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         peer.Connect(listener.LocalEndPoint);
         var accepted = Own(Loopback.AcceptWithin(listener));
-        Poller.Register(accepted.Fd, T1, Interest.Readable);
+        Poller.Register(accepted.Source, T1, Interest.Readable);
 
         peer.Send("abc"u8);
         peer.Send("X"u8, SocketFlags.OutOfBand);
@@ -530,9 +530,9 @@ public abstract class PollerContractTests : IDisposable
     public void Peer_close_after_accept_is_reported_as_readable_with_end_of_stream()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Peer.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Peer.Source, T1, Interest.Readable);
 
-        pair.Accepted.Dispose();
+        pair.CloseAccepted();
 
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
         pair.Peer.Read(new byte[16], out _).Should().Be(0);
@@ -542,11 +542,11 @@ public abstract class PollerContractTests : IDisposable
     public void Peer_reset_is_reported_readable_and_read_gives_reset_or_end_of_stream()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
         ExpectNoEvents(Poller, T1);
 
         pair.Peer.SetResetOnClose().Should().Be(Errno.None);
-        pair.Peer.Dispose();
+        pair.ClosePeer();
 
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
         var n = pair.Accepted.Read(new byte[16], out var errno);
@@ -557,8 +557,8 @@ public abstract class PollerContractTests : IDisposable
     public void Local_shutdown_write_ends_the_peer_read_side_but_keeps_ours_open()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.ReadWrite);
-        Poller.Register(pair.Peer.Fd, T2, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.ReadWrite);
+        Poller.Register(pair.Peer.Source, T2, Interest.Readable);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
 
         pair.Accepted.ShutdownWrite().Should().Be(Errno.None);
@@ -582,7 +582,7 @@ public abstract class PollerContractTests : IDisposable
     public void Writable_is_reported_again_after_the_send_buffer_drains()
     {
         var pair = Own(SystemPeerPair.Open());
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Writable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Writable);
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
 
         FillThenExpectWritableOnceTheSendBufferDrains(pair, T1);
@@ -683,10 +683,10 @@ public abstract class PollerContractTests : IDisposable
     [Fact]
     public void Register_of_a_bad_fd_throws_SyscallException()
     {
-        var act = () => Poller.Register(-1, T1, Interest.Readable);
+        var act = () => Poller.Register(Source.None, T1, Interest.Readable);
         act.Should().Throw<SyscallException>();
 
-        act = () => Poller.Register(int.MaxValue, T1, Interest.Readable);
+        act = () => Poller.Register(Source.FromFd(int.MaxValue), T1, Interest.Readable);
         act.Should().Throw<SyscallException>();
     }
 
@@ -694,9 +694,9 @@ public abstract class PollerContractTests : IDisposable
     public void Registering_the_same_fd_twice_throws()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
 
-        var act = () => Poller.Register(pair.Accepted.Fd, T2, Interest.Readable);
+        var act = () => Poller.Register(pair.Accepted.Source, T2, Interest.Readable);
         act.Should().Throw<SyscallException>();
 
         // The first registration is untouched.
@@ -709,7 +709,7 @@ public abstract class PollerContractTests : IDisposable
     public void Register_with_no_interest_throws()
     {
         var pair = OpenPair();
-        var act = () => Poller.Register(pair.Accepted.Fd, T1, default);
+        var act = () => Poller.Register(pair.Accepted.Source, T1, default);
         act.Should().Throw<ArgumentException>();
     }
 
@@ -728,14 +728,14 @@ public abstract class PollerContractTests : IDisposable
     public void Registration_calls_after_dispose_throw_ObjectDisposedException()
     {
         var pair = OpenPair();
-        Poller.Register(pair.Accepted.Fd, T1, Interest.Readable);
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
         Poller.Dispose();
 
         // The poller's own fd number may already belong to someone else (another poller, say):
         // a disposed poller must refuse instead of issuing a call on it.
-        var register = () => Poller.Register(pair.Peer.Fd, T2, Interest.Readable);
-        var reregister = () => Poller.Reregister(pair.Accepted.Fd, T1, Interest.Writable);
-        var deregister = () => Poller.Deregister(pair.Accepted.Fd);
+        var register = () => Poller.Register(pair.Peer.Source, T2, Interest.Readable);
+        var reregister = () => Poller.Reregister(pair.Accepted.Source, T1, Interest.Writable);
+        var deregister = () => Poller.Deregister(pair.Accepted.Source);
         var createWaker = () => Poller.CreateWaker(WakerToken);
         register.Should().Throw<ObjectDisposedException>();
         reregister.Should().Throw<ObjectDisposedException>();

@@ -12,7 +12,7 @@ public sealed class TimerQueueTests
         for (var i = 0; i < 10_000; i++)
         {
             // A connection's idle timer armed and cancelled, with no other timer alive meanwhile.
-            timers.Cancel(timers.Add(TimeSpan.FromSeconds(30), _ => { })).Should().BeTrue();
+            timers.Cancel(timers.Add(TimeSpan.FromSeconds(30), _ => null)).Should().BeTrue();
         }
 
         timers.Count.Should().Be(0);
@@ -23,8 +23,8 @@ public sealed class TimerQueueTests
     public void When_the_last_live_timer_fires_the_cancelled_ones_behind_it_go_too()
     {
         var timers = new TimerQueue();
-        timers.Add(TimeSpan.Zero, _ => { });
-        timers.Cancel(timers.Add(TimeSpan.FromSeconds(30), _ => { })).Should().BeTrue();
+        timers.Add(TimeSpan.Zero, _ => null);
+        timers.Cancel(timers.Add(TimeSpan.FromSeconds(30), _ => null)).Should().BeTrue();
         timers.HeapCount.Should().Be(2);
 
         timers.RunDue(null!);
@@ -37,8 +37,8 @@ public sealed class TimerQueueTests
     public void While_a_timer_lives_cancelled_ones_stay_until_they_surface()
     {
         var timers = new TimerQueue();
-        var live = timers.Add(TimeSpan.FromSeconds(60), _ => { });
-        timers.Cancel(timers.Add(TimeSpan.FromSeconds(1), _ => { })).Should().BeTrue();
+        var live = timers.Add(TimeSpan.FromSeconds(60), _ => null);
+        timers.Cancel(timers.Add(TimeSpan.FromSeconds(1), _ => null)).Should().BeTrue();
 
         timers.HeapCount.Should().Be(2);
         timers.MillisecondsUntilNext().Should().BeGreaterThan(1_000, "the cancelled earlier deadline is skipped");

@@ -14,7 +14,7 @@ public sealed class TokenSlabTests
         var tokens = new List<Token>();
         for (var i = 0; i < 10_000; i++)
         {
-            tokens.Add(slab.Add(1000 + i, handler));
+            tokens.Add(slab.Add(Source.FromFd(1000 + i), handler));
         }
 
         slab.Count.Should().Be(10_000);
@@ -22,7 +22,7 @@ public sealed class TokenSlabTests
         for (var i = 0; i < tokens.Count; i++)
         {
             slab.Get(tokens[i], out var fd).Should().BeSameAs(handler);
-            fd.Should().Be(1000 + i);
+            fd.Should().Be(Source.FromFd(1000 + i));
         }
     }
 
@@ -31,23 +31,23 @@ public sealed class TokenSlabTests
     {
         var slab = new TokenSlab();
         var handler = new NullHandler();
-        var a = slab.Add(10, handler);
-        var b = slab.Add(11, handler);
-        var c = slab.Add(12, handler);
+        var a = slab.Add(Source.FromFd(10), handler);
+        var b = slab.Add(Source.FromFd(11), handler);
+        var c = slab.Add(Source.FromFd(12), handler);
         slab.Remove(a).Should().BeTrue();
         slab.Remove(c).Should().BeTrue();
         slab.Remove(c).Should().BeFalse("a token is freed once");
 
-        var d = slab.Add(13, handler);
-        var e = slab.Add(14, handler);
+        var d = slab.Add(Source.FromFd(13), handler);
+        var e = slab.Add(Source.FromFd(14), handler);
         ((uint)d.Value).Should().Be((uint)c.Value, "the last freed slot comes back first");
         ((uint)e.Value).Should().Be((uint)a.Value);
         slab.Get(c, out _).Should().BeNull("the old owner's token no longer matches the slot");
         slab.Get(a, out _).Should().BeNull();
         slab.Get(d, out var fd).Should().BeSameAs(handler);
-        fd.Should().Be(13);
+        fd.Should().Be(Source.FromFd(13));
         slab.LiveTokens().Should().BeEquivalentTo([b, d, e]);
-        ((uint)slab.Add(15, handler).Value).Should().Be(3, "with no free slot left, the next new slot is used");
+        ((uint)slab.Add(Source.FromFd(15), handler).Value).Should().Be(3, "with no free slot left, the next new slot is used");
     }
 
     private sealed class NullHandler : IReadinessHandler

@@ -1,3 +1,4 @@
+using EchoServer.Reactor.Net;
 using System.Net;
 using EchoServer.Echo;
 using EchoServer.Reactor;
@@ -16,19 +17,19 @@ public sealed class ConnectionFailureTests
     [Fact]
     public void A_connection_whose_handling_throws_is_closed_and_counted_out_once()
     {
-        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        using var loop = EventLoop.Create(PollerKind.Auto);
         using var context = new EchoContext(new EchoOptions(), new ThrowingLogger(), new ConnectionGate(1));
 
         // A listening socket stands in for the client's: read(2) on it fails with ENOTCONN, an error that is not
         // a reset, which the connection logs at Debug level; the logger throws. The fd passes to the connection.
         var listening = EchoServer.Reactor.Net.TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // not disposed: the connection owns its fd
-        var fd = listening.Fd;
+        var socket = new StreamSocket(listening.Source);
 
         // Admitted as EchoListener admits a client.
         context.Gate.TryEnter(out _).Should().BeTrue();
         context.Counters.Active++;
-        var connection = new EchoConnection(fd, context, loop);
-        var token = loop.Register(fd, Interest.ReadWrite, connection);
+        var connection = new EchoConnection(socket, context, loop);
+        var token = loop.Register(socket.Source, Interest.ReadWrite, connection);
 
         var serve = () => connection.OnReady(loop, token, Readiness.Readable);
         serve.Should().Throw<InvalidOperationException>("the loop must still see the failure, to report it");

@@ -32,12 +32,12 @@ public sealed class ConnectionMemoryTests
 
     private static double BytesPerConnection(EchoOptions options, string? peer)
     {
-        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        using var loop = EventLoop.Create(PollerKind.Auto);
         using var context = new EchoContext(options, NullLogger.Instance, new ConnectionGate(0));
         var connections = new EchoConnection[Connections];
 
         // Warm up once so that first-call costs (static constructors, the timer queue's first arrays) are not counted.
-        using (var warm = new EchoConnection(-1, context, loop))
+        using (var warm = new EchoConnection(default, context, loop))
         {
             warm.Start(loop, new Token(1), peer);
         }
@@ -45,7 +45,7 @@ public sealed class ConnectionMemoryTests
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < Connections; i++)
         {
-            connections[i] = new EchoConnection(-1, context, loop);
+            connections[i] = new EchoConnection(default, context, loop);
             connections[i].Start(loop, new Token((ulong)i + 2), peer);
         }
 

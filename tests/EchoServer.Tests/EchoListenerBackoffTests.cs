@@ -23,7 +23,7 @@ public sealed class EchoListenerBackoffTests
         const int failures = 4; // retries after 10, 20, 40 and 80 ms
         using var real = Reactor.Net.TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var failing = new FailingListener(real, failures);
-        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        using var loop = EventLoop.Create(PollerKind.Auto);
         var service = new EchoService(loop, new EchoContext(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0)));
         service.AddListener(failing);
         var thread = new Thread(loop.Run) { IsBackground = true, Name = "backoff-test-loop" };
@@ -52,17 +52,18 @@ public sealed class EchoListenerBackoffTests
     {
         public int Calls;
 
-        public int Fd => real.Fd;
+        public Source Source => real.Source;
 
-        public int Accept(out Errno errno)
+        public bool TryAccept(out StreamSocket socket, out Errno errno)
         {
             if (Interlocked.Increment(ref Calls) <= failures)
             {
+                socket = default;
                 errno = new Errno(24); // EMFILE: 24 on Linux, macOS and FreeBSD alike
-                return -1;
+                return false;
             }
 
-            return real.Accept(out errno);
+            return real.TryAccept(out socket, out errno);
         }
 
         public void Dispose() => real.Dispose();

@@ -13,7 +13,7 @@ internal sealed class InProcessServer : IDisposable
 
     public InProcessServer(EchoOptions? options = null)
     {
-        Loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        Loop = EventLoop.Create(PollerKind.Auto);
         Service = new EchoService(Loop, new EchoContext(options ?? new EchoOptions(), NullLogger.Instance, new ConnectionGate(0)));
         var listener = Reactor.Net.TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         Service.AddListener(listener);

@@ -10,7 +10,7 @@ namespace EchoServer.Tests;
 /// </summary>
 public static class ServerPollers
 {
-    /// <summary>The developer setting echoserver reads for <c>--poller kqueue</c> on Linux (README).</summary>
+    /// <summary>The developer setting echoserver reads for <c>--poller kqueue</c> on Linux (docs/operations.md).</summary>
     public const string LibkqueueVariable = LibkqueueBuild.EnvironmentVariable;
 
     /// <summary>Every backend this OS can run the server on, for <c>[MemberData]</c>.</summary>

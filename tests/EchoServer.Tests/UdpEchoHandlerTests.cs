@@ -14,7 +14,7 @@ namespace EchoServer.Tests;
 public sealed class UdpEchoHandlerTests : IDisposable
 {
 
-    private readonly EventLoop _loop = new(PollerFactory.Create(PollerKind.Auto));
+    private readonly EventLoop _loop = EventLoop.Create(PollerKind.Auto);
     private readonly EchoContext _context = new(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0));
     private readonly List<Socket> _clients = [];
     private UdpEchoHandler? _handler;
@@ -94,7 +94,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         var path = Path.Combine("/tmp", $"es-{Guid.NewGuid():N}"[..15] + ".sock");
         var listener = UnixListener.Bind(path);
         var acceptor = new EchoListener(listener, _context);
-        acceptor.Token = _loop.Register(listener.Fd, Interest.Readable, acceptor);
+        acceptor.Token = _loop.Register(listener.Source, Interest.Readable, acceptor);
         StartLoop();
 
         using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
@@ -133,7 +133,7 @@ public sealed class UdpEchoHandlerTests : IDisposable
         var socket = UdpSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _server = socket.LocalEndPoint;
         _handler = new UdpEchoHandler(socket, _context, limiter);
-        _handler.Token = _loop.Register(socket.Fd, Interest.Readable, _handler);
+        _handler.Token = _loop.Register(socket.Source, Interest.Readable, _handler);
         StartLoop();
     }
 

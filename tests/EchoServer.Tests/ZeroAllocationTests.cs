@@ -25,7 +25,7 @@ public sealed class ZeroAllocationTests
     [InlineData(64 * 1024, 200, 500, false)]
     public async Task Echo_loop_allocates_nothing_per_message_in_steady_state(int messageBytes, int warmupRoundTrips, int measuredRoundTrips, bool zeroCopy)
     {
-        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        using var loop = EventLoop.Create(PollerKind.Auto);
         var service = new EchoService(loop, new EchoContext(new EchoOptions { ZeroCopy = zeroCopy }, NullLogger.Instance, new ConnectionGate(0)));
         var listener = Reactor.Net.TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         service.AddListener(listener);

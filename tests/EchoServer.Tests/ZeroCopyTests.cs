@@ -370,7 +370,7 @@ public sealed class ZeroCopyTests
 
     /// <summary>The server's one connection (call on the loop thread).</summary>
     private static EchoConnection TheConnection(EchoService service) =>
-        service.Loop.Registrations().Select(r => r.Value).OfType<EchoConnection>().Single();
+        service.Loop.Handlers<EchoConnection>().Single().Handler;
 
     private static Task WaitForClosedAsync(InProcessServer server) =>
         Wait.UntilAsync(() => server.OnLoop(s => s.Context.Counters.Active) == 0, Patience.Settle, "the server has closed every connection");

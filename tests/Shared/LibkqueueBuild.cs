@@ -15,7 +15,7 @@ namespace EchoServer.TestSupport;
 /// </summary>
 internal static class LibkqueueBuild
 {
-    /// <summary>The environment variable echoserver reads for --poller kqueue on Linux (README, docs/design.md).</summary>
+    /// <summary>The environment variable echoserver reads for --poller kqueue on Linux (docs/operations.md, docs/design.md).</summary>
     public const string EnvironmentVariable = "ECHOSERVER_LIBKQUEUE";
 
     private static readonly string[] BuildTools = ["cmake", "make"];

@@ -67,14 +67,6 @@ internal static unsafe partial class Libc
 
     /// <summary>accept4(2) (accept + fcntl where accept4 is missing), retried on EINTR.</summary>
     /// <returns>The new non-blocking, close-on-exec fd, or -1 with <paramref name="errno"/> set.</returns>
-    /// <summary>accept(2) as a <see cref="Net.StreamSocket"/>: the one way the listeners accept.</summary>
-    internal static bool TryAccept(int listenFd, out Net.StreamSocket socket, out Errno errno)
-    {
-        var fd = Accept(listenFd, out _, out errno);
-        socket = fd < 0 ? default : new Net.StreamSocket(Pollers.Source.FromFd(fd));
-        return fd >= 0;
-    }
-
     internal static int Accept(int listenFd, out SockAddr peer, out Errno errno)
     {
         var flags = OsConstants.Current.SOCK_NONBLOCK | OsConstants.Current.SOCK_CLOEXEC;

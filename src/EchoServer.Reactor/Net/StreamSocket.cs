@@ -43,6 +43,14 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
         return new StreamSocket(Source.FromFd(fd));
     }
 
+    /// <summary>accept(2) on <paramref name="listenFd"/>: the one way the listeners accept.</summary>
+    internal static bool Accept(int listenFd, out StreamSocket socket, out Errno errno)
+    {
+        var fd = Libc.Accept(listenFd, out _, out errno);
+        socket = fd < 0 ? default : new StreamSocket(Source.FromFd(fd));
+        return fd >= 0;
+    }
+
     /// <summary>Reads into <paramref name="buffer"/>.</summary>
     /// <returns>Bytes read; 0 when the peer has finished sending; -1 with <paramref name="errno"/> set.</returns>
     public int Read(Span<byte> buffer, out Errno errno) => Libc.Read(Source.Fd, buffer, out errno);

@@ -78,7 +78,7 @@ public sealed class TcpListener : IStreamListener
     }
 
     /// <inheritdoc/>
-    public bool TryAccept(out StreamSocket socket, out Errno errno) => Libc.TryAccept(_fd, out socket, out errno);
+    public bool TryAccept(out StreamSocket socket, out Errno errno) => StreamSocket.Accept(_fd, out socket, out errno);
 
     /// <summary>Closes the listening socket.</summary>
     public void Dispose() => Libc.CloseOnce(ref _fd);

@@ -99,7 +99,7 @@ public sealed class UnixListener : IStreamListener
     }
 
     /// <inheritdoc/>
-    public bool TryAccept(out StreamSocket socket, out Errno errno) => Libc.TryAccept(_fd, out socket, out errno);
+    public bool TryAccept(out StreamSocket socket, out Errno errno) => StreamSocket.Accept(_fd, out socket, out errno);
 
     /// <summary>Removes the socket file (if it is still ours) and closes the listening socket.</summary>
     public void Dispose()

@@ -20,7 +20,7 @@ namespace EchoServer.Reactor;
 /// interleaved with the resumed work. A level-triggered registration (<see cref="Interest.LevelTriggered"/>)
 /// needs no such call: the next wait reports it again while the condition holds.</para>
 /// </remarks>
-public abstract class EventLoop : IDisposable
+public abstract partial class EventLoop : IDisposable
 {
     private protected static readonly Token WakerToken = new(ulong.MaxValue);
 
@@ -49,6 +49,9 @@ public abstract class EventLoop : IDisposable
         PollerFactory.Create(kind, new LoopFactory(eventCapacity));
 
     /// <summary>Creates a loop over a poller of the caller's (a backend of its own), which the loop then owns and disposes.</summary>
+    public static EventLoop Create(IPoller poller) => Create(poller, 1024);
+
+    /// <summary>Creates a loop over a poller of the caller's, returning at most <paramref name="eventCapacity"/> events per wait.</summary>
     public static EventLoop Create(IPoller poller, int eventCapacity)
     {
         ArgumentNullException.ThrowIfNull(poller);
@@ -166,6 +169,18 @@ public abstract class EventLoop : IDisposable
         return _timers.Add(delay, callback);
     }
 
+    /// <summary>Runs <paramref name="callback"/> once on the loop thread, once <paramref name="delay"/> has passed.</summary>
+    /// <returns>The timer's id, for <see cref="CancelTimer"/>.</returns>
+    public TimerId AddTimer(TimeSpan delay, Action<EventLoop> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return _timers.Add(delay, loop =>
+        {
+            callback(loop);
+            return null;
+        });
+    }
+
     /// <summary>Cancels a timer: it does not run again (a periodic one included).</summary>
     /// <returns>False if it already ended or was cancelled.</returns>
     public bool CancelTimer(TimerId timer) => _timers.Cancel(timer);
@@ -210,91 +225,6 @@ public abstract class EventLoop : IDisposable
     private protected abstract void PollerDeregister(Source source);
 
     private protected abstract void Wake();
-
-    /// <summary>Scheduled handlers, posted actions and due timers: the part of a turn after the events.</summary>
-    private protected void FinishTurn()
-    {
-        if (_scheduled.Count > 0)
-        {
-            RunScheduled();
-        }
-
-        if (Volatile.Read(ref _postedPending) != 0)
-        {
-            RunPosted();
-        }
-
-        if (_timers.Count > 0)
-        {
-            _timers.RunDue(this);
-        }
-    }
-
-    private protected static int MinTimeout(int a, int b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
-
-    private void RunScheduled()
-    {
-        // Swap, so a handler that schedules itself again runs in the next turn, after fresh events.
-        (_running, _scheduled) = (_scheduled, _running);
-        foreach (var ev in _running)
-        {
-            Dispatch(ev);
-        }
-
-        _running.Clear();
-    }
-
-    private void RunPosted()
-    {
-        // Cleared before the queue is read (a full fence), so work posted while it drains sets it again.
-        Interlocked.Exchange(ref _postedPending, 0);
-        try
-        {
-            while (_posted.TryDequeue(out var action))
-            {
-                action(this);
-            }
-        }
-        finally
-        {
-            if (!_posted.IsEmpty)
-            {
-                Volatile.Write(ref _postedPending, 1); // an action threw: what it left behind runs next turn
-            }
-        }
-    }
-
-    private protected void Dispatch(PollEvent ev)
-    {
-        var handler = _slab.Get(ev.Token, out _);
-        if (handler is null)
-        {
-            StaleEventCount++;
-            return;
-        }
-
-        EventsDispatched++;
-        try
-        {
-            handler.OnReady(this, ev.Token, ev.Readiness);
-        }
-#pragma warning disable CA1031 // One faulty connection must not take the loop and every other connection down.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            try
-            {
-                Deregister(ev.Token);
-            }
-            catch (IOException)
-            {
-                // The handler may have closed its source before throwing (EBADF); its token is freed all the same.
-            }
-
-            handler.Dispose();
-            HandlerFailed?.Invoke(ev.Token, ex);
-        }
-    }
 
     /// <summary>
     /// Orderly shutdown: deregisters and disposes every handler (which closes its source), then the waker

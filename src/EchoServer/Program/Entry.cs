@@ -123,7 +123,7 @@ internal static class Entry
     }
 
     private const string EnvironmentHelp = """
-        Environment (set by systemd; see README "Running under systemd"):
+        Environment (set by systemd; see docs/operations.md, "Running under systemd"):
           LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES  sockets passed in (socket activation): listening TCP or unix stream
                                                   sockets are served, UDP sockets echoed as with --udp; --bind is then optional
           NOTIFY_SOCKET                           readiness: READY=1 once listening, STOPPING=1 when the drain starts,

@@ -15,10 +15,10 @@ public sealed class Acceptor(TcpListener listener) : IReadinessHandler
 
     public void OnReady(EventLoop eventLoop, Token token, Readiness readiness)
     {
-        while (listener.AcceptSocket(out var errno) is { } socket)
+        while (listener.TryAccept(out var socket, out var errno))
         {
             var client = new Discarder(socket, this);
-            client.Token = eventLoop.Register(socket.Fd, Interest.Readable, client);
+            client.Token = eventLoop.Register(socket.Source, Interest.Readable, client);
         }
 
         // errno is EAGAIN here when the queue is drained; a real server backs off on EMFILE (see EchoListener).
@@ -28,7 +28,7 @@ public sealed class Acceptor(TcpListener listener) : IReadinessHandler
 }
 
 /// <summary>Reads until EAGAIN on every edge; closes at end of stream or on error.</summary>
-public sealed class Discarder(TcpSocket socket, Acceptor owner) : IReadinessHandler
+public sealed class Discarder(StreamSocket socket, Acceptor owner) : IReadinessHandler
 {
     private readonly byte[] _buffer = new byte[64 * 1024];
 
@@ -64,10 +64,10 @@ public sealed class DiscardServerExampleTests
     [Fact]
     public void The_readme_example_discards_what_clients_send_and_closes_when_they_finish()
     {
-        using var loop = new EventLoop(PollerFactory.Create(PollerKind.Auto));
+        using var loop = EventLoop.Create();
         var listener = TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var acceptor = new Acceptor(listener);
-        loop.Register(listener.Fd, Interest.Readable, acceptor);
+        loop.Register(listener.Source, Interest.Readable, acceptor);
 
         var thread = new Thread(loop.Run) { IsBackground = true };
         thread.Start();

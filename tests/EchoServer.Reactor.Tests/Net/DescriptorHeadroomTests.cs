@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Tests.Support;
 using FluentAssertions;
@@ -35,8 +36,8 @@ public class DescriptorHeadroomTests
 
         headroom.Headroom.Should().Be(Math.Min(wanted, headroom.Limit / 4));
         headroom.Ceiling.Should().Be(headroom.Limit - headroom.Headroom);
-        headroom.IsInHeadroom(headroom.Ceiling - 1).Should().BeFalse();
-        headroom.IsInHeadroom(headroom.Ceiling).Should().BeTrue("the ceiling is the first descriptor inside the headroom");
+        headroom.IsInHeadroom(Source.FromFd(headroom.Ceiling - 1)).Should().BeFalse();
+        headroom.IsInHeadroom(Source.FromFd(headroom.Ceiling)).Should().BeTrue("the ceiling is the first descriptor inside the headroom");
     }
 
     [Fact]

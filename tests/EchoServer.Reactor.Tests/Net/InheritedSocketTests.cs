@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using TcpListener = EchoServer.Reactor.Net.TcpListener;
@@ -33,19 +34,19 @@ public sealed class InheritedSocketTests : IDisposable
     public void Describe_tells_listening_tcp_bound_udp_unix_and_what_is_not_a_usable_socket()
     {
         using var tcp = TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var d = SocketDescription.Describe(tcp.Fd);
+        var d = SocketDescription.Describe(tcp.Source.Fd);
         d.Should().Match<SocketDescription>(x => x.IsOpen && x.IsSocket && x.IsListening && x.IsTcpListener
             && x.Family == AddressFamily.InterNetwork && x.Type == SocketType.Stream);
         d.LocalEndPoint.Should().Be(tcp.LocalEndPoint);
 
         using var udp = UdpSocket.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
-        var u = SocketDescription.Describe(udp.Fd);
+        var u = SocketDescription.Describe(udp.Source.Fd);
         u.IsBoundUdp.Should().BeTrue();
         u.Family.Should().Be(AddressFamily.InterNetworkV6);
         u.Address.Should().Be(udp.LocalEndPoint.ToString());
 
         using var unix = UnixListener.Bind(_path);
-        var x = SocketDescription.Describe(unix.Fd);
+        var x = SocketDescription.Describe(unix.Source.Fd);
         x.IsUnixListener.Should().BeTrue();
         x.Address.Should().Be($"unix:{_path}");
 
@@ -69,28 +70,28 @@ public sealed class InheritedSocketTests : IDisposable
         // Not disposed: the adopted listener owns the fd (two owners would close it twice, the second time maybe
         // someone else's descriptor by then).
         var bound = TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var fd = bound.Fd;
+        var fd = bound.Source.Fd;
 
         // As systemd passes it: blocking, inherited across exec.
         Libc.Fcntl(fd, c.F_SETFL, 0).Should().NotBe(-1);
         Libc.Fcntl(fd, c.F_SETFD, 0).Should().NotBe(-1);
 
-        using var adopted = TcpListener.Adopt(fd);
+        using var adopted = TcpListener.Adopt(bound.Source);
         adopted.LocalEndPoint.Should().Be(bound.LocalEndPoint);
         (Libc.Fcntl(fd, c.F_GETFL, 0) & c.O_NONBLOCK).Should().NotBe(0);
         (Libc.Fcntl(fd, F_GETFD, 0) & c.FD_CLOEXEC).Should().NotBe(0);
 
-        adopted.Accept(out var empty).Should().Be(-1, "a non-blocking listener with nobody waiting says EAGAIN instead of blocking");
+        adopted.TryAccept(out _, out var empty).Should().BeFalse("a non-blocking listener with nobody waiting says EAGAIN instead of blocking");
         empty.IsWouldBlock.Should().BeTrue();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(adopted.LocalEndPoint);
-        var accepted = -1;
-        Wait.Until(() => (accepted = adopted.Accept(out _)) >= 0, Patience.Short, "the adopted listener accepts the client");
+        StreamSocket accepted = default;
+        Wait.Until(() => adopted.TryAccept(out accepted, out _), Patience.Short, "the adopted listener accepts the client");
 
-        accepted.Should().BeGreaterThanOrEqualTo(0);
-        Libc.Close(accepted);
+        accepted.Source.IsValid.Should().BeTrue();
+        accepted.Dispose();
 
-        var act = () => UdpSocket.Adopt(fd);
+        var act = () => UdpSocket.Adopt(Source.FromFd(fd));
         act.Should().Throw<ArgumentException>("a TCP listener is not a UDP socket");
     }
 
@@ -98,7 +99,7 @@ public sealed class InheritedSocketTests : IDisposable
     public void An_adopted_unix_listener_leaves_the_socket_file_to_its_owner()
     {
         var owner = UnixListener.Bind(_path); // not disposed: the adopted listener owns (and closes) the fd
-        var adopted = UnixListener.Adopt(owner.Fd);
+        var adopted = UnixListener.Adopt(owner.Source);
         adopted.LocalPath.Should().Be(_path);
         adopted.Dispose();
         File.Exists(_path).Should().BeTrue("the file belongs to whoever bound the socket");

@@ -15,7 +15,7 @@ public sealed class UdpSocketTests : IDisposable
 
     public UdpSocketTests()
     {
-        _poller.Register(_server.Fd, new Token(1), Interest.Readable);
+        _poller.Register(_server.Source, new Token(1), Interest.Readable);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class UdpSocketTests : IDisposable
     public void Dispose()
     {
         _client.Dispose();
-        _poller.Deregister(_server.Fd);
+        _poller.Deregister(_server.Source);
         _poller.Dispose();
         _server.Dispose();
     }

@@ -25,15 +25,15 @@ public sealed class UnixListenerTests : IDisposable
         using var listener = UnixListener.Bind(_path, 16);
         listener.LocalPath.Should().Be(_path);
         using var poller = PollerFactory.Create(PollerKind.Auto);
-        poller.Register(listener.Fd, new Token(1), Interest.Readable);
+        poller.Register(listener.Source, new Token(1), Interest.Readable);
 
         using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
         client.Connect(new UnixDomainSocketEndPoint(_path));
 
-        TcpSocket? accepted = null;
-        WaitUntil(poller, () => (accepted = listener.AcceptSocket(out var e)) is not null || NotYet(e), "the listener accepts the client");
-        using var server = accepted!;
-        poller.Register(server.Fd, new Token(2), Interest.Readable);
+        StreamSocket accepted = default;
+        WaitUntil(poller, () => listener.TryAccept(out accepted, out var e) || NotYet(e), "the listener accepts the client");
+        using var server = accepted;
+        poller.Register(server.Source, new Token(2), Interest.Readable);
 
         client.Send("over unix"u8);
         var buffer = new byte[64];
@@ -44,8 +44,8 @@ public sealed class UnixListenerTests : IDisposable
         var reply = new byte[64];
         var got = client.Receive(reply);
         Encoding.UTF8.GetString(reply, 0, got).Should().Be("over unix");
-        poller.Deregister(server.Fd);
-        poller.Deregister(listener.Fd);
+        poller.Deregister(server.Source);
+        poller.Deregister(listener.Source);
     }
 
     [Fact]

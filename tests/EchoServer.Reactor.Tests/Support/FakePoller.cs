@@ -32,8 +32,9 @@ internal sealed class FakePoller : IPoller
     /// <summary>Queues one batch for a future <see cref="Wait"/>; with none queued, a wait returns 0.</summary>
     public void Script(params PollEvent[] batch) => _batches.Enqueue(batch);
 
-    public void Register(int fd, Token token, Interest interest)
+    public void Register(Source source, Token token, Interest interest)
     {
+        var fd = source.Fd;
         if (fd < 0)
         {
             throw new SyscallException("fake register", new Errno(EBADF));
@@ -45,8 +46,9 @@ internal sealed class FakePoller : IPoller
         }
     }
 
-    public void Reregister(int fd, Token token, Interest interest)
+    public void Reregister(Source source, Token token, Interest interest)
     {
+        var fd = source.Fd;
         if (!Registered.ContainsKey(fd))
         {
             throw new SyscallException("fake reregister", new Errno(EBADF));
@@ -55,8 +57,9 @@ internal sealed class FakePoller : IPoller
         Registered[fd] = token;
     }
 
-    public void Deregister(int fd)
+    public void Deregister(Source source)
     {
+        var fd = source.Fd;
         Deregistered.Add(fd);
         if (FailDeregister.Contains(fd) || !Registered.Remove(fd))
         {
