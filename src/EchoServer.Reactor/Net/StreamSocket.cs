@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
 
@@ -53,10 +54,12 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
 
     /// <summary>Reads into <paramref name="buffer"/>.</summary>
     /// <returns>Bytes read; 0 when the peer has finished sending; -1 with <paramref name="errno"/> set.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the caller's read path: docs/design.md, "The loop's hot path"
     public int Read(Span<byte> buffer, out Errno errno) => Libc.Read(Source.Fd, buffer, out errno);
 
     /// <summary>Writes from <paramref name="buffer"/>; a gone peer gives EPIPE, never SIGPIPE.</summary>
     /// <returns>Bytes the kernel took (possibly fewer than offered); -1 with <paramref name="errno"/> set.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Write(ReadOnlySpan<byte> buffer, out Errno errno) => Libc.Send(Source.Fd, buffer, out errno);
 
     /// <summary>shutdown(SHUT_WR): sends FIN after the queued bytes; reading stays possible.</summary>

@@ -56,7 +56,6 @@ internal sealed unsafe class EpollPoller : IPoller
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into EventLoop's turn: docs/design.md, "The loop's hot path"
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.Reactor;
@@ -6,29 +5,9 @@ namespace EchoServer.Reactor;
 /// <summary>The loop's dispatch: events to handlers (a handler that throws is deregistered and disposed), then scheduled work, posted work and due timers.</summary>
 public abstract partial class EventLoop
 {
-    /// <summary>Scheduled handlers, posted actions and due timers: the part of a turn after the events.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the turn: three field tests per turn, no call (docs/design.md, "The loop's hot path")
-    private protected void FinishTurn()
-    {
-        if (_scheduled.Count > 0)
-        {
-            RunScheduled();
-        }
-
-        if (Volatile.Read(ref _postedPending) != 0)
-        {
-            RunPosted();
-        }
-
-        if (_timers.Count > 0)
-        {
-            _timers.RunDue(this);
-        }
-    }
-
     private protected static int MinTimeout(int a, int b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
 
-    private void RunScheduled()
+    private protected void RunScheduled()
     {
         // Swap, so a handler that schedules itself again runs in the next turn, after fresh events.
         (_running, _scheduled) = (_scheduled, _running);
@@ -40,7 +19,7 @@ public abstract partial class EventLoop
         _running.Clear();
     }
 
-    private void RunPosted()
+    private protected void RunPosted()
     {
         // Cleared before the queue is read (a full fence), so work posted while it drains sets it again.
         Interlocked.Exchange(ref _postedPending, 0);

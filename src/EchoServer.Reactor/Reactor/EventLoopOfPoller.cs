@@ -66,7 +66,21 @@ internal sealed class EventLoop<TPoller> : EventLoop
             Dispatch(ev);
         }
 
-        FinishTurn();
+        if (_scheduled.Count > 0)
+        {
+            RunScheduled();
+        }
+
+        if (Volatile.Read(ref _postedPending) != 0)
+        {
+            RunPosted();
+        }
+
+        if (_timers.Count > 0)
+        {
+            _timers.RunDue(this);
+        }
+
         return n;
     }
 
