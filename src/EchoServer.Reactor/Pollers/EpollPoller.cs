@@ -56,6 +56,7 @@ internal sealed unsafe class EpollPoller : IPoller
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the loop's turn: docs/design.md, "The loop's hot path"
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
