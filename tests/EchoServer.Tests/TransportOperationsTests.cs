@@ -149,24 +149,8 @@ public sealed class TransportOperationsTests
         {
             await using var server = await ServerProcess.StartUnixAsync(path, "--zero-copy", zeroCopy);
             using var client = await ConnectUnixAsync(path);
-            var large = new byte[1 << 20];
-            new Random(7).NextBytes(large);
-            var sending = Client.SendAllAsync(client, large);
-            (await Client.ReadExactlyAsync(client, large.Length)).Should().Equal(large);
-            await sending;
 
-            await client.SendAsync("abc"u8.ToArray(), SocketFlags.None);
-            try
-            {
-                await client.SendAsync("X"u8.ToArray(), SocketFlags.OutOfBand);
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationNotSupported)
-            {
-                Assert.Skip("this kernel has no MSG_OOB on unix stream sockets (Linux 5.15+ with CONFIG_AF_UNIX_OOB)");
-            }
-
-            await client.SendAsync("def"u8.ToArray(), SocketFlags.None);
-            (await Client.ReadExactlyAsync(client, 7)).Should().Equal("abcXdef"u8.ToArray(), "the urgent byte is kept inline, as on TCP");
+            await UrgentDataTests.AssertUrgentByteAfterLargeStreamComesBackInlineAsync(client);
         }
         finally
         {

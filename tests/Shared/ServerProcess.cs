@@ -350,6 +350,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return TimeSpan.FromSeconds((utime + stime) / (double)ClockTicksPerSecond.Value);
     }
 
+    /// <summary>
+    /// The process's CPU time over a measurement window of <paramref name="window"/> (a window, not a wait for a
+    /// condition), as a fraction of that window's wall time: 1.0 is one core busy throughout, as a spinning loop is.
+    /// </summary>
+    public async Task<double> MeasureCpuShareAsync(TimeSpan window)
+    {
+        var before = ReadCpuTime();
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(window);
+        return (ReadCpuTime() - before) / clock.Elapsed;
+    }
+
     /// <summary>True if this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status; Linux only).</summary>
     private static readonly Lazy<bool> SigIntIgnored = new(() =>
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EchoServer.Reactor.Pollers;
 using FluentAssertions;
 
@@ -39,7 +38,7 @@ public sealed class TcpEdgeFuzzTests
 
             // A client stuck before its last step fails at the deadline with what it got; the others are released then.
             await Task.WhenAny(lastStep.AllArrived, Task.Delay(Timeout.Infinite, deadline.Token));
-            var cpu = deadline.IsCancellationRequested ? TimeSpan.Zero : await MeasureQuietCpuAsync(server);
+            var cpuShare = deadline.IsCancellationRequested ? 0 : await server.MeasureCpuShareAsync(QuietWindow);
             lastStep.Release();
             var results = await Task.WhenAll(clients);
 
@@ -48,8 +47,8 @@ public sealed class TcpEdgeFuzzTests
                 .Select(r => $"{r.First}\n  -> {r.Second}").ToList();
             failures.Should().BeEmpty("every connection must end as its client asked, with exactly its bytes echoed (round {0}; {1} more did, then waited for these):\n{2}\n{3}",
                 round, waited, string.Join('\n', failures), server.Output);
-            cpu.Should().BeLessThan(QuietWindow * 0.2, "with every connection open and quiet the server must idle (round {0}), not spin", round);
-            output?.WriteLine($"round {round}: {scripts.Count} clients, {scripts.Sum(s => s.Actions.Count)} steps; CPU over a quiet second: {cpu.TotalMilliseconds:F0} ms");
+            cpuShare.Should().BeLessThan(0.2, "with every connection open and quiet the server must idle (round {0}), not spin", round);
+            output?.WriteLine($"round {round}: {scripts.Count} clients, {scripts.Sum(s => s.Actions.Count)} steps; CPU over a quiet second: {cpuShare:P0} of a core");
         }
 
         await Wait.UntilAsync(
@@ -58,15 +57,6 @@ public sealed class TcpEdgeFuzzTests
             "the server's descriptors are back to where they were before the clients came",
             () => $"before: {before}; now: {ServerDescriptors.Of(server.Pid)}");
         output?.WriteLine($"{actions} steps in all");
-    }
-
-    /// <summary>Server CPU time over <see cref="QuietWindow"/> (a measurement window, not a wait for a condition).</summary>
-    private static async Task<TimeSpan> MeasureQuietCpuAsync(ServerProcess server)
-    {
-        var cpuBefore = server.ReadCpuTime();
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(QuietWindow, TestContext.Current.CancellationToken);
-        return (server.ReadCpuTime() - cpuBefore) * (QuietWindow / clock.Elapsed);
     }
 
     /// <summary>The rounds to run: 0, 1, 2, or the range in ECHOSERVER_FUZZ_SEEDS ("first-last").</summary>
