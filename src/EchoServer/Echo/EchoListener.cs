@@ -26,7 +26,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int MaxBackoffMs = 1000;
 
     private readonly DescriptorHeadroom _headroom = new();
-    private readonly bool _perSocketOobInline = listener is UnixListener;
+    private readonly bool _perSocketOobInline = KeepUrgentDataInline(listener);
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -126,7 +126,6 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         _ = socket.SetNoDelay(true);
         if (_perSocketOobInline)
         {
-            // Urgent bytes inline, as on TCP, where the socket inherits it from its listener (docs/design.md, "Urgent data").
             _ = socket.SetOobInline(true);
         }
 
@@ -216,5 +215,26 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     public void Dispose()
     {
         listener.Dispose();
+    }
+
+    /// <summary>
+    /// An urgent byte is echoed in its place in the stream (docs/design.md, "Urgent data"): SO_OOBINLINE on a TCP
+    /// listener, which its sockets inherit; a unix listener's sockets inherit nothing, so they get it one by one.
+    /// </summary>
+    /// <returns>True if each accepted socket needs the option set.</returns>
+    private static bool KeepUrgentDataInline(IStreamListener listener)
+    {
+        if (listener is not TcpListener tcp)
+        {
+            return listener is UnixListener;
+        }
+
+        var errno = tcp.SetOobInline(true);
+        if (errno.Value != 0)
+        {
+            throw new SyscallException("setsockopt(SO_OOBINLINE)", errno);
+        }
+
+        return false;
     }
 }

@@ -27,16 +27,6 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
     /// <returns>The acceptor, whose <see cref="EchoListener.Accepted"/> counts this listener's connections.</returns>
     public EchoListener AddListener(IStreamListener listener)
     {
-        if (listener is TcpListener tcp)
-        {
-            // An urgent byte is echoed in its place in the stream, on both paths (docs/design.md, "Urgent data").
-            var errno = tcp.SetOobInline(true);
-            if (errno.Value != 0)
-            {
-                throw new SyscallException("setsockopt(SO_OOBINLINE)", errno);
-            }
-        }
-
         var acceptor = new EchoListener(listener, context);
         acceptor.Token = eventLoop.Register(listener.Source, Interest.Readable, acceptor);
         _listeners.Add(acceptor);
