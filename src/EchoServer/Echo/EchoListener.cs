@@ -27,6 +27,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
 
     private readonly DescriptorHeadroom _headroom = new();
     private readonly bool _perSocketOobInline = KeepUrgentDataInline(listener);
+    private readonly KeepAlivePolicy? _keepAlive = listener is TcpListener ? context.Options.KeepAlive : null;
+    private readonly bool _buffersSized = SizeBuffers(listener, context.Options.SocketBufferBytes);
+    private bool _keepAliveFailureLogged;
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -129,6 +132,11 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             _ = socket.SetOobInline(true);
         }
 
+        if (_keepAlive is { } keepAlive)
+        {
+            FindVanishedPeer(socket, keepAlive);
+        }
+
         var connection = new EchoConnection(socket, context, eventLoop);
         Token token;
         try
@@ -215,6 +223,40 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     public void Dispose()
     {
         listener.Dispose();
+    }
+
+    /// <summary>
+    /// Keepalive and the unacknowledged-data bound, per accepted socket: macOS does not pass the idle time or
+    /// TCP_RXT_CONNDROPTIME from a listener to its sockets (docs/design.md, "Vanished peers"). A failure is logged once
+    /// per listener (say TCP_MAXUNACKTIME on a FreeBSD before 14); the connection is served either way.
+    /// </summary>
+    private void FindVanishedPeer(StreamSocket socket, KeepAlivePolicy keepAlive)
+    {
+        var errno = socket.SetKeepAlive(keepAlive.Idle, keepAlive.Interval, keepAlive.Count);
+        var what = "keepalive";
+        if (errno.Value == 0)
+        {
+            errno = socket.SetUnacknowledgedTimeout(keepAlive.Bound);
+            what = "the unacknowledged-data timeout";
+        }
+
+        if (errno.Value != 0 && !_keepAliveFailureLogged)
+        {
+            _keepAliveFailureLogged = true;
+            EchoLog.KeepAliveFailed(context.Logger, what, errno.ToString());
+        }
+    }
+
+    /// <summary>--socket-buffers: set on a TCP listener, whose sockets inherit them with a window sized for them.</summary>
+    private static bool SizeBuffers(IStreamListener listener, int bytes)
+    {
+        if (bytes <= 0 || listener is not TcpListener tcp)
+        {
+            return false;
+        }
+
+        var errno = tcp.SetBufferSizes(bytes, bytes);
+        return errno.Value == 0 ? true : throw new SyscallException("setsockopt(SO_RCVBUF/SO_SNDBUF)", errno);
     }
 
     /// <summary>

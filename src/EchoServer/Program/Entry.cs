@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Program;
 
 /// <summary>The <c>echoserver</c> command: parses the command line and runs the server.</summary>
-internal static class Entry
+internal static partial class Entry
 {
     private const string Name = "echoserver";
 
@@ -112,6 +112,8 @@ internal static class Entry
             MaxConnectionsOption,
             BacklogOption,
             IdleTimeoutOption,
+            KeepAliveOption,
+            SocketBuffersOption,
             ShutdownTimeoutOption,
             StatsIntervalOption,
             LogLevelOption,
@@ -119,6 +121,7 @@ internal static class Entry
         CommandLineRules.RequireRange(MaxPendingOption, 1, int.MaxValue);
         CommandLineRules.RequireRange(MaxConnectionsOption, 0);
         CommandLineRules.RequireRange(BacklogOption, -1);
+        CommandLineRules.RequireRange(SocketBuffersOption, 4 * 1024, 1L << 30);
         root.SetAction(Run);
         return CommandLineRules.Invoke(root, args, Name);
     }
@@ -233,6 +236,8 @@ internal static class Entry
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
+            KeepAlive = ReadKeepAlive(parse),
+            SocketBufferBytes = (int)(parse.GetValue(SocketBuffersOption) ?? 0),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
         },
     };

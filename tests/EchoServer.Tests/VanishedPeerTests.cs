@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using EchoServer.Reactor.Pollers;
+using EchoServer.TestSupport;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>
+/// --keepalive on a real kernel: a client in its own network namespace (<see cref="NetworkNamespace"/>) vanishes without
+/// a FIN (nft drops everything in and out of it), idle or while owed bytes, and the server closes it within the bound.
+/// </summary>
+public sealed partial class VanishedPeerTests
+{
+    // Probes after 2 s of quiet, one a second, three of them: found within 2 + 3 x 1 = 5 s, idle or owed.
+    private const string KeepAlive = "2s:1s:3";
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+
+    // Kernel timers tick in jiffies and the last probe's answer is awaited one interval; the log line takes a moment.
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1.5);
+
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task An_idle_client_that_vanished_is_closed_within_the_keepalive_bound(PollerKind poller)
+    {
+        await using var ns = await NetworkNamespace.CreateAsync();
+        await using var server = await StartServerAsync(poller, ns, "--keepalive", KeepAlive);
+        using var client = ns.Connect(server.EndPoint, Patience.Short);
+        await Client.AssertEchoesAsync(client, "here, then gone\n");
+
+        await ns.VanishAsync();
+        var clock = Stopwatch.StartNew();
+        var closed = await server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
+            "the server closes the vanished client");
+        var detected = clock.Elapsed;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{poller}: vanished idle client closed after {detected.TotalSeconds:F2} s (bound {Bound.TotalSeconds} s): {closed}");
+
+        detected.Should().BeLessThan(Bound + Slack, "idle + count x interval bounds it");
+        detected.Should().BeGreaterThan(TimeSpan.FromSeconds(2), "the first probe waits for the idle time");
+        AssertTimedOut(poller, closed);
+    }
+
+    [Theory]
+    [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
+    public async Task A_client_that_stopped_reading_and_vanished_while_owed_bytes_is_closed_within_the_bound(PollerKind poller)
+    {
+        await using var ns = await NetworkNamespace.CreateAsync();
+        await using var server = await StartServerAsync(poller, ns, "--keepalive", KeepAlive);
+        using var client = ns.Connect(server.EndPoint, Patience.Short);
+        await Client.AssertEchoesAsync(client, "about to stop reading\n");
+        var sent = await SendUntilBackedUpAsync(client);
+        var serverSide = ProcNetTcp.Find(
+            new IPEndPoint(ns.HostAddress, server.Port), (IPEndPoint)client.LocalEndPoint!);
+        serverSide.Should().NotBeNull("the server's socket is in this namespace's /proc/net/tcp");
+        serverSide!.Value.SendQueue.Should().BePositive("the server's kernel holds echoed bytes the client did not read");
+
+        await ns.VanishAsync();
+        var clock = Stopwatch.StartNew();
+        var closed = await server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
+            "the server closes the vanished client it owes bytes");
+        var detected = clock.Elapsed;
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{poller}: client that sent {sent} bytes, read none and vanished closed after {detected.TotalSeconds:F2} s "
+            + $"(kernel send queue {serverSide.Value.SendQueue} bytes; bound {Bound.TotalSeconds} s): {closed}");
+
+        // Keepalive does not probe while bytes are unacknowledged: the unacknowledged-data timeout is what ends it.
+        detected.Should().BeLessThan(Bound + Slack);
+        AssertTimedOut(poller, closed);
+    }
+
+    [Fact]
+    public async Task With_keepalive_off_a_vanished_client_stays_open_past_the_bound()
+    {
+        await using var ns = await NetworkNamespace.CreateAsync();
+        await using var server = await StartServerAsync(PollerKind.Epoll, ns, "--keepalive", "off");
+        using var client = ns.Connect(server.EndPoint, Patience.Short);
+        await Client.AssertEchoesAsync(client, "here, then gone\n");
+
+        await ns.VanishAsync();
+        var clientEnd = (IPEndPoint)client.LocalEndPoint!;
+        var serverEnd = new IPEndPoint(ns.HostAddress, server.Port);
+        await Task.Delay(Bound + Slack, TestContext.Current.CancellationToken); // the claim is that time passes with nothing happening
+
+        ProcNetTcp.Find(serverEnd, clientEnd).Should().NotBeNull("without keepalive nothing tells the server the client is gone");
+        server.StdoutLines.Should().NotContain(l => l.Contains("closed: ", StringComparison.Ordinal));
+    }
+
+    private static Task<ServerProcess> StartServerAsync(PollerKind poller, NetworkNamespace ns, params string[] args) =>
+        ServerProcess.StartAsync(poller, ["--bind", $"{ns.HostAddress}:0", "--log-level", "debug", .. args]);
+
+    /// <summary>
+    /// Sends without reading until nothing more goes (the client's receive buffer, the server's send buffer, what the
+    /// server keeps and its receive buffer are full); returns the bytes sent.
+    /// </summary>
+    private static async Task<long> SendUntilBackedUpAsync(Socket client)
+    {
+        client.Blocking = false;
+        var chunk = new byte[64 * 1024];
+        Random.Shared.NextBytes(chunk);
+        long sent = 0;
+        var sinceProgress = Stopwatch.StartNew();
+        await Wait.UntilAsync(
+            () =>
+            {
+                while (client.Send(chunk, 0, chunk.Length, SocketFlags.None, out var error) is var n && n > 0 && error == SocketError.Success)
+                {
+                    sent += n;
+                    sinceProgress.Restart();
+                }
+
+                return sinceProgress.Elapsed > TimeSpan.FromSeconds(1);
+            },
+            Patience.Io,
+            "the client's sends back up",
+            () => $"{sent} bytes sent");
+        return sent;
+    }
+
+    private static void AssertTimedOut(PollerKind poller, string closed)
+    {
+        // epoll hands read() the kernel's ETIMEDOUT; libkqueue reads SO_ERROR itself to report the end, so over it the
+        // same close shows as a reset (docs/design.md, "kqueue over libkqueue").
+        var reason = ClosedReason().Match(closed).Groups["reason"].Value;
+        if (poller == PollerKind.Kqueue && OperatingSystem.IsLinux())
+        {
+            reason.Should().BeOneOf("PeerTimedOut", "ClientReset");
+        }
+        else
+        {
+            reason.Should().Be("PeerTimedOut");
+        }
+    }
+
+    [GeneratedRegex(@"closed: (?<reason>\w+)")]
+    private static partial Regex ClosedReason();
+}
