@@ -71,6 +71,25 @@ public sealed partial class VanishedPeerTests
     }
 
     [Fact]
+    public async Task A_client_that_stays_but_reads_nothing_for_the_whole_bound_while_owed_bytes_is_closed_too()
+    {
+        // Linux counts a closed receive window as no progress (TCP_USER_TIMEOUT covers zero-window probes): on the wire a
+        // client that keeps its window shut is one that vanished with it shut. docs/design.md, "Vanished peers".
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the zero-window rule is Linux's TCP_USER_TIMEOUT");
+        await using var server = await ServerProcess.StartAsync("--keepalive", KeepAlive, "--log-level", "debug");
+        using var client = await Client.ConnectAsync(server);
+        await SendUntilBackedUpAsync(client);
+
+        var clock = Stopwatch.StartNew();
+        var closed = await server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
+            "the server closes the client that reads nothing");
+        TestContext.Current.TestOutputHelper?.WriteLine($"present client reading nothing closed {clock.Elapsed.TotalSeconds:F2} s after its sends backed up: {closed}");
+
+        clock.Elapsed.Should().BeLessThan(Bound + Slack);
+        ClosedReason().Match(closed).Groups["reason"].Value.Should().Be("PeerTimedOut");
+    }
+
+    [Fact]
     public async Task With_keepalive_off_a_vanished_client_stays_open_past_the_bound()
     {
         await using var ns = await NetworkNamespace.CreateAsync();
