@@ -26,9 +26,8 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int MaxBackoffMs = 1000;
 
     private readonly DescriptorHeadroom _headroom = new();
-    private readonly bool _perSocketOobInline = KeepUrgentDataInline(listener);
+    private readonly bool _perSocketOobInline = PrepareListener(listener, context.Options);
     private readonly KeepAlivePolicy? _keepAlive = listener is TcpListener ? context.Options.KeepAlive : null;
-    private readonly bool _buffersSized = SizeBuffers(listener, context.Options.SocketBufferBytes);
     private bool _keepAliveFailureLogged;
     private int _backoffMs;
     private int _failedAttempts;
@@ -247,16 +246,21 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
     }
 
-    /// <summary>--socket-buffers: set on a TCP listener, whose sockets inherit them with a window sized for them.</summary>
-    private static bool SizeBuffers(IStreamListener listener, int bytes)
+    /// <summary>What a listener gets before it is served: urgent data inline, and on TCP the --socket-buffers sizes.</summary>
+    /// <returns>True if each accepted socket needs SO_OOBINLINE set (see <see cref="KeepUrgentDataInline"/>).</returns>
+    private static bool PrepareListener(IStreamListener listener, EchoOptions options)
     {
-        if (bytes <= 0 || listener is not TcpListener tcp)
+        if (options.SocketBufferBytes > 0 && listener is TcpListener tcp)
         {
-            return false;
+            // On the listener: its sockets inherit the sizes, with a receive window offered for them (docs/design.md, "Socket buffers").
+            var errno = tcp.SetBufferSizes(options.SocketBufferBytes, options.SocketBufferBytes);
+            if (errno.Value != 0)
+            {
+                throw new SyscallException("setsockopt(SO_RCVBUF/SO_SNDBUF)", errno);
+            }
         }
 
-        var errno = tcp.SetBufferSizes(bytes, bytes);
-        return errno.Value == 0 ? true : throw new SyscallException("setsockopt(SO_RCVBUF/SO_SNDBUF)", errno);
+        return KeepUrgentDataInline(listener);
     }
 
     /// <summary>
