@@ -25,16 +25,9 @@ public sealed partial class VanishedPeerTests
     [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
     public async Task An_idle_client_that_vanished_is_closed_within_the_keepalive_bound(PollerKind poller)
     {
-        await using var ns = await NetworkNamespace.CreateAsync();
-        await using var server = await StartServerAsync(poller, ns, "--keepalive", KeepAlive);
-        using var client = ns.Connect(server.EndPoint, Patience.Short);
-        await Client.AssertEchoesAsync(client, "here, then gone\n");
+        await using var peer = await ClientInNamespace.ConnectAsync(poller, "--keepalive", KeepAlive);
 
-        await ns.VanishAsync();
-        var clock = Stopwatch.StartNew();
-        var closed = await server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
-            "the server closes the vanished client");
-        var detected = clock.Elapsed;
+        var (closed, detected) = await VanishAndAwaitCloseAsync(peer);
         TestContext.Current.TestOutputHelper?.WriteLine($"{poller}: vanished idle client closed after {detected.TotalSeconds:F2} s (bound {Bound.TotalSeconds} s): {closed}");
 
         detected.Should().BeLessThan(Bound + Slack, "idle + count x interval bounds it");
@@ -46,21 +39,13 @@ public sealed partial class VanishedPeerTests
     [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
     public async Task A_client_that_stopped_reading_and_vanished_while_owed_bytes_is_closed_within_the_bound(PollerKind poller)
     {
-        await using var ns = await NetworkNamespace.CreateAsync();
-        await using var server = await StartServerAsync(poller, ns, "--keepalive", KeepAlive);
-        using var client = ns.Connect(server.EndPoint, Patience.Short);
-        await Client.AssertEchoesAsync(client, "about to stop reading\n");
-        var sent = await SendUntilBackedUpAsync(client);
-        var serverSide = ProcNetTcp.Find(
-            new IPEndPoint(ns.HostAddress, server.Port), (IPEndPoint)client.LocalEndPoint!);
+        await using var peer = await ClientInNamespace.ConnectAsync(poller, "--keepalive", KeepAlive);
+        var sent = await SendUntilBackedUpAsync(peer.Client);
+        var serverSide = ProcNetTcp.Find(peer.ServerEnd, peer.ClientEnd);
         serverSide.Should().NotBeNull("the server's socket is in this namespace's /proc/net/tcp");
         serverSide!.Value.SendQueue.Should().BePositive("the server's kernel holds echoed bytes the client did not read");
 
-        await ns.VanishAsync();
-        var clock = Stopwatch.StartNew();
-        var closed = await server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
-            "the server closes the vanished client it owes bytes");
-        var detected = clock.Elapsed;
+        var (closed, detected) = await VanishAndAwaitCloseAsync(peer);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{poller}: client that sent {sent} bytes, read none and vanished closed after {detected.TotalSeconds:F2} s "
             + $"(kernel send queue {serverSide.Value.SendQueue} bytes; bound {Bound.TotalSeconds} s): {closed}");
@@ -92,22 +77,24 @@ public sealed partial class VanishedPeerTests
     [Fact]
     public async Task With_keepalive_off_a_vanished_client_stays_open_past_the_bound()
     {
-        await using var ns = await NetworkNamespace.CreateAsync();
-        await using var server = await StartServerAsync(PollerKind.Epoll, ns, "--keepalive", "off");
-        using var client = ns.Connect(server.EndPoint, Patience.Short);
-        await Client.AssertEchoesAsync(client, "here, then gone\n");
+        await using var peer = await ClientInNamespace.ConnectAsync(PollerKind.Epoll, "--keepalive", "off");
 
-        await ns.VanishAsync();
-        var clientEnd = (IPEndPoint)client.LocalEndPoint!;
-        var serverEnd = new IPEndPoint(ns.HostAddress, server.Port);
+        await peer.Namespace.VanishAsync();
         await Task.Delay(Bound + Slack, TestContext.Current.CancellationToken); // the claim is that time passes with nothing happening
 
-        ProcNetTcp.Find(serverEnd, clientEnd).Should().NotBeNull("without keepalive nothing tells the server the client is gone");
-        server.StdoutLines.Should().NotContain(l => l.Contains("closed: ", StringComparison.Ordinal));
+        ProcNetTcp.Find(peer.ServerEnd, peer.ClientEnd).Should().NotBeNull("without keepalive nothing tells the server the client is gone");
+        peer.Server.StdoutLines.Should().NotContain(l => l.Contains("closed: ", StringComparison.Ordinal));
     }
 
-    private static Task<ServerProcess> StartServerAsync(PollerKind poller, NetworkNamespace ns, params string[] args) =>
-        ServerProcess.StartAsync(poller, ["--bind", $"{ns.HostAddress}:0", "--log-level", "debug", .. args]);
+    /// <summary>Drops everything in and out of the namespace, then waits for the server's <c>closed:</c> line: the line and how long it took.</summary>
+    private static async Task<(string Line, TimeSpan After)> VanishAndAwaitCloseAsync(ClientInNamespace peer)
+    {
+        await peer.Namespace.VanishAsync();
+        var clock = Stopwatch.StartNew();
+        var closed = await peer.Server.WaitForStdoutLineAsync(l => l.Contains("closed: ", StringComparison.Ordinal), Bound + Patience.Short,
+            "the server closes the vanished client");
+        return (closed, clock.Elapsed);
+    }
 
     /// <summary>
     /// Sends without reading until nothing more goes (the client's receive buffer, the server's send buffer, what the
@@ -154,4 +141,50 @@ public sealed partial class VanishedPeerTests
 
     [GeneratedRegex(@"closed: (?<reason>\w+)")]
     private static partial Regex ClosedReason();
+
+    /// <summary>A server on the host side of a fresh namespace's veth, with Debug logs, and one client inside that it has echoed to.</summary>
+    private sealed class ClientInNamespace(NetworkNamespace ns, ServerProcess server, Socket client) : IAsyncDisposable
+    {
+        public NetworkNamespace Namespace => ns;
+
+        public ServerProcess Server => server;
+
+        public Socket Client => client;
+
+        public IPEndPoint ServerEnd => new(ns.HostAddress, server.Port);
+
+        public IPEndPoint ClientEnd => (IPEndPoint)client.LocalEndPoint!;
+
+        public static async Task<ClientInNamespace> ConnectAsync(PollerKind poller, params string[] args)
+        {
+            var ns = await NetworkNamespace.CreateAsync();
+            ServerProcess? server = null;
+            Socket? client = null;
+            try
+            {
+                server = await ServerProcess.StartAsync(poller, ["--bind", $"{ns.HostAddress}:0", "--log-level", "debug", .. args]);
+                client = ns.Connect(server.EndPoint, Patience.Short);
+                await Tests.Client.AssertEchoesAsync(client, "here, for now\n");
+                return new ClientInNamespace(ns, server, client);
+            }
+            catch
+            {
+                client?.Dispose();
+                if (server is not null)
+                {
+                    await server.DisposeAsync();
+                }
+
+                await ns.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            await server.DisposeAsync();
+            await ns.DisposeAsync();
+        }
+    }
 }

@@ -127,38 +127,23 @@ public class OsConstantsTests
         ["UnacknowledgedTimeoutUnitMs"] = (1, 1000, 1000),
     };
 
-    public static TheoryData<string, string, long> TcpOptionRows()
-    {
-        var rows = new TheoryData<string, string, long>();
-        foreach (var (name, v) in ExpectedTcp)
-        {
-            rows.Add(nameof(OsFamily.Linux), name, v.Linux);
-            rows.Add(nameof(OsFamily.MacOS), name, v.MacOS);
-            rows.Add(nameof(OsFamily.FreeBSD), name, v.FreeBSD);
-        }
-
-        return rows;
-    }
+    public static TheoryData<string, string, long> TcpOptionRows() => PerOsRows(ExpectedTcp);
 
     [Theory]
     [MemberData(nameof(TcpOptionRows))]
     public void Tcp_option_has_the_value_of_the_os_headers(string osName, string field, long expected)
     {
         var os = Enum.Parse<OsFamily>(osName);
-        var table = os switch
-        {
-            OsFamily.Linux => TcpOptionConstants.Linux,
-            OsFamily.MacOS => TcpOptionConstants.MacOS,
-            _ => TcpOptionConstants.FreeBSD,
-        };
-
-        ValueOf(table, field).Should().Be(expected, $"{os} {field}");
+        ValueOf(os switch { OsFamily.Linux => TcpOptionConstants.Linux, OsFamily.MacOS => TcpOptionConstants.MacOS, _ => TcpOptionConstants.FreeBSD }, field)
+            .Should().Be(expected, $"{os} {field}");
     }
 
-    public static TheoryData<string, string, long> OsConstantRows()
+    public static TheoryData<string, string, long> OsConstantRows() => PerOsRows(Expected);
+
+    private static TheoryData<string, string, long> PerOsRows(Dictionary<string, (long Linux, long MacOS, long FreeBSD)> expected)
     {
         var rows = new TheoryData<string, string, long>();
-        foreach (var (name, v) in Expected)
+        foreach (var (name, v) in expected)
         {
             rows.Add(nameof(OsFamily.Linux), name, v.Linux);
             rows.Add(nameof(OsFamily.MacOS), name, v.MacOS);
