@@ -1,9 +1,11 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Net;
 
 namespace EchoServer.Tests;
 
 /// <summary>
-/// The kernel's view of one IPv4 loopback TCP socket, from /proc/net/tcp (Linux): for tests that must know where
+/// The kernel's view of one IPv4 TCP socket of this network namespace, from /proc/net/tcp (Linux): for tests that must know where
 /// bytes and a FIN are (still in the sender's queue, or arrived), which no socket API of the peer tells.
 /// </summary>
 internal static class ProcNetTcp
@@ -13,10 +15,14 @@ internal static class ProcNetTcp
 
     /// <summary>The socket bound to 127.0.0.1:<paramref name="localPort"/> and connected to 127.0.0.1:<paramref name="remotePort"/>.</summary>
     /// <returns>Its state (two hex digits, as the kernel writes it) and its send queue (bytes not yet acknowledged), or null if there is none.</returns>
-    public static (string State, long SendQueue)? Find(int localPort, int remotePort)
+    public static (string State, long SendQueue)? Find(int localPort, int remotePort) =>
+        Find(new IPEndPoint(IPAddress.Loopback, localPort), new IPEndPoint(IPAddress.Loopback, remotePort));
+
+    /// <summary>The IPv4 socket bound to <paramref name="localEndPoint"/> and connected to <paramref name="remoteEndPoint"/>.</summary>
+    public static (string State, long SendQueue)? Find(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint)
     {
-        var local = $"0100007F:{localPort:X4}";
-        var remote = $"0100007F:{remotePort:X4}";
+        var local = Encode(localEndPoint);
+        var remote = Encode(remoteEndPoint);
         foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -28,4 +34,8 @@ internal static class ProcNetTcp
 
         return null;
     }
+
+    /// <summary>As the kernel prints an IPv4 endpoint: the address as a host-order word in hex (127.0.0.1 is 0100007F), then the port.</summary>
+    private static string Encode(IPEndPoint endPoint) =>
+        $"{BinaryPrimitives.ReadUInt32LittleEndian(endPoint.Address.GetAddressBytes()):X8}:{endPoint.Port:X4}";
 }

@@ -44,7 +44,7 @@ public sealed class ServerOperationsTests
         string[] options =
         [
             "--bind", "--poller", "--reactors", "--udp", "--max-pending-bytes", "--max-connections", "--backlog",
-            "--idle-timeout", "--shutdown-timeout", "--stats-interval", "--log-level",
+            "--idle-timeout", "--keepalive", "--socket-buffers", "--shutdown-timeout", "--stats-interval", "--log-level",
         ];
         foreach (var option in options)
         {

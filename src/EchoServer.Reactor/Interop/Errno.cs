@@ -25,6 +25,7 @@ public readonly record struct Errno(int Value)
     private static readonly int s_eacces = OsConstants.Current.EACCES;
     private static readonly int s_eperm = OsConstants.Current.EPERM;
     private static readonly int s_einprogress = OsConstants.Current.EINPROGRESS;
+    private static readonly int s_etimedout = OsConstants.Current.ETIMEDOUT;
 
     /// <summary>No error.</summary>
     public static Errno None => default;
@@ -37,6 +38,12 @@ public readonly record struct Errno(int Value)
 
     /// <summary>ECONNRESET or EPIPE: the peer is gone; close quietly.</summary>
     public bool IsPeerGone => Value == s_econnreset || Value == s_epipe;
+
+    /// <summary>
+    /// ETIMEDOUT on a connected socket: the kernel gave up on a silent peer (keepalive probes unanswered, or sent bytes
+    /// unacknowledged for too long) and dropped the connection.
+    /// </summary>
+    public bool IsTimedOut => Value == s_etimedout;
 
     /// <summary>
     /// EMFILE, ENFILE, ENOBUFS or ENOMEM: the process or system is out of descriptors or memory.

@@ -74,6 +74,52 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// </summary>
     public Errno SetOobInline(bool on) => Libc.SetSocketOption(Source.Fd, OsConstants.Current.SOL_SOCKET, OsConstants.Current.SO_OOBINLINE, on ? 1 : 0);
 
+    /// <summary>
+    /// Turns on TCP keepalive: after <paramref name="idle"/> with nothing received, the kernel sends a probe every
+    /// <paramref name="interval"/>; after <paramref name="count"/> unanswered probes it drops the connection, and the next
+    /// read or write fails with ETIMEDOUT (<see cref="Errno.IsTimedOut"/>). A dead peer is so found within
+    /// idle + count × interval. Keepalive only runs while nothing sent is unacknowledged: for that case see
+    /// <see cref="SetUnacknowledgedTimeout"/>. Times are whole seconds (rounded up), 1 s to 32767 s; count 1 to 127.
+    /// On a unix socket it fails (EOPNOTSUPP or ENOPROTOOPT).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A time or the count is outside the range every OS takes.</exception>
+    public Errno SetKeepAlive(TimeSpan idle, TimeSpan interval, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, TcpOptionConstants.MaxKeepAliveCount);
+        return Libc.SetKeepAlive(Source.Fd, WholeSeconds(idle), WholeSeconds(interval), count);
+    }
+
+    /// <summary>
+    /// Bounds how long bytes this side sent may stay unacknowledged (retransmitted, or probing a zero window) before the
+    /// kernel drops the connection with ETIMEDOUT: TCP_USER_TIMEOUT on Linux (milliseconds), TCP_RXT_CONNDROPTIME on
+    /// macOS (whole seconds, counted from the first retransmission), TCP_MAXUNACKTIME on FreeBSD 14 and later (whole
+    /// seconds; older FreeBSD returns an error). On Linux it also replaces the probe count as keepalive's limit.
+    /// <see cref="TimeSpan.Zero"/> restores the OS's own rule (Linux: about 15 minutes of retransmissions, net.ipv4.tcp_retries2).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    public Errno SetUnacknowledgedTimeout(TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        return Libc.SetUnacknowledgedTimeout(Source.Fd, (long)Math.Ceiling(timeout.TotalMilliseconds));
+    }
+
+    /// <summary>
+    /// Sets SO_RCVBUF and SO_SNDBUF (0 leaves that one to the kernel's autotuning, which a fixed size turns off). Linux
+    /// doubles the value for its own bookkeeping and caps it at net.core.rmem_max / wmem_max. On a connected TCP socket the
+    /// receive window's scale was fixed by the handshake: to size an accepted socket's buffers, set them on the listener
+    /// (<see cref="TcpListener.SetBufferSizes"/>), which its sockets inherit.
+    /// </summary>
+    public Errno SetBufferSizes(int receiveBytes, int sendBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(receiveBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(sendBytes);
+        return Libc.SetBufferSizes(Source.Fd, receiveBytes, sendBytes);
+    }
+
+    /// <summary>SO_RCVBUF and SO_SNDBUF as the kernel reports them (on Linux, twice the size asked for).</summary>
+    public Errno GetBufferSizes(out int receiveBytes, out int sendBytes) => Libc.GetBufferSizes(Source.Fd, out receiveBytes, out sendBytes);
+
     /// <summary>Reads and clears the socket's pending error (SO_ERROR), e.g. after a non-blocking connect.</summary>
     public Errno TakeError()
     {
@@ -98,6 +144,13 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
         {
             _ = Libc.Close(Source.Fd);
         }
+    }
+
+    private static int WholeSeconds(TimeSpan time, [CallerArgumentExpression(nameof(time))] string? name = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(time, TimeSpan.FromSeconds(1), name);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(time, TimeSpan.FromSeconds(TcpOptionConstants.MaxKeepAliveSeconds), name);
+        return (int)Math.Ceiling(time.TotalSeconds);
     }
 
     /// <inheritdoc/>

@@ -77,6 +77,20 @@ public sealed class TcpListener : IStreamListener
         return Libc.SetSocketOption(_fd, c.SOL_SOCKET, c.SO_OOBINLINE, on ? 1 : 0);
     }
 
+    /// <summary>
+    /// Sets SO_RCVBUF and SO_SNDBUF on the listener (0 leaves that one to the kernel's autotuning). Every socket it accepts
+    /// afterwards inherits them, and on Linux the receive window offered in the handshake is sized for them, which setting
+    /// them on the accepted socket comes too late for. Call it before the listener is registered: a connection whose
+    /// handshake completed before the call keeps the kernel's sizes. Linux doubles the value and caps it at
+    /// net.core.rmem_max / wmem_max.
+    /// </summary>
+    public Errno SetBufferSizes(int receiveBytes, int sendBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(receiveBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(sendBytes);
+        return Libc.SetBufferSizes(_fd, receiveBytes, sendBytes);
+    }
+
     /// <inheritdoc/>
     public bool TryAccept(out StreamSocket socket, out Errno errno) => StreamSocket.Accept(_fd, out socket, out errno);
 

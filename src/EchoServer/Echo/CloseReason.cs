@@ -15,6 +15,12 @@ internal enum CloseReason
     /// <summary>No traffic for longer than --idle-timeout.</summary>
     IdleTimeout,
 
+    /// <summary>
+    /// The kernel gave up on a silent client (ETIMEDOUT): keepalive probes went unanswered, or sent bytes stayed
+    /// unacknowledged, for the --keepalive bound. A client that vanished without a FIN.
+    /// </summary>
+    PeerTimedOut,
+
     /// <summary>Closed by shutdown: quiet during the drain, or still open at --shutdown-timeout.</summary>
     Shutdown,
 }

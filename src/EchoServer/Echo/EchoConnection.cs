@@ -199,7 +199,8 @@ internal sealed partial class EchoConnection : IReadinessHandler
             EchoLog.IoFailed(_context.Logger, error);
         }
 
-        Close(eventLoop, token, errno.IsPeerGone ? CloseReason.ClientReset : CloseReason.Error);
+        var reason = errno.IsPeerGone ? CloseReason.ClientReset : errno.IsTimedOut ? CloseReason.PeerTimedOut : CloseReason.Error;
+        Close(eventLoop, token, reason);
         return false;
     }
 

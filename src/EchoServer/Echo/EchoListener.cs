@@ -26,7 +26,9 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     private const int MaxBackoffMs = 1000;
 
     private readonly DescriptorHeadroom _headroom = new();
-    private readonly bool _perSocketOobInline = KeepUrgentDataInline(listener);
+    private readonly bool _perSocketOobInline = PrepareListener(listener, context.Options);
+    private readonly KeepAlivePolicy? _keepAlive = listener is TcpListener ? context.Options.KeepAlive : null;
+    private bool _keepAliveFailureLogged;
     private int _backoffMs;
     private int _failedAttempts;
     private bool _timerArmed;
@@ -129,6 +131,11 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             _ = socket.SetOobInline(true);
         }
 
+        if (_keepAlive is { } keepAlive)
+        {
+            FindVanishedPeer(socket, keepAlive);
+        }
+
         var connection = new EchoConnection(socket, context, eventLoop);
         Token token;
         try
@@ -215,6 +222,45 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
     public void Dispose()
     {
         listener.Dispose();
+    }
+
+    /// <summary>
+    /// Keepalive and the unacknowledged-data bound, per accepted socket: macOS does not pass the idle time or
+    /// TCP_RXT_CONNDROPTIME from a listener to its sockets (docs/design.md, "Vanished peers"). A failure is logged once
+    /// per listener (say TCP_MAXUNACKTIME on a FreeBSD before 14); the connection is served either way.
+    /// </summary>
+    private void FindVanishedPeer(StreamSocket socket, KeepAlivePolicy keepAlive)
+    {
+        var errno = socket.SetKeepAlive(keepAlive.Idle, keepAlive.Interval, keepAlive.Count);
+        var what = "keepalive";
+        if (errno.Value == 0)
+        {
+            errno = socket.SetUnacknowledgedTimeout(keepAlive.Bound);
+            what = "the unacknowledged-data timeout";
+        }
+
+        if (errno.Value != 0 && !_keepAliveFailureLogged)
+        {
+            _keepAliveFailureLogged = true;
+            EchoLog.KeepAliveFailed(context.Logger, what, errno.ToString());
+        }
+    }
+
+    /// <summary>What a listener gets before it is served: urgent data inline, and on TCP the --socket-buffers sizes.</summary>
+    /// <returns>True if each accepted socket needs SO_OOBINLINE set (see <see cref="KeepUrgentDataInline"/>).</returns>
+    private static bool PrepareListener(IStreamListener listener, EchoOptions options)
+    {
+        if (options.SocketBufferBytes > 0 && listener is TcpListener tcp)
+        {
+            // On the listener: its sockets inherit the sizes, with a receive window offered for them (docs/design.md, "Socket buffers").
+            var errno = tcp.SetBufferSizes(options.SocketBufferBytes, options.SocketBufferBytes);
+            if (errno.Value != 0)
+            {
+                throw new SyscallException("setsockopt(SO_RCVBUF/SO_SNDBUF)", errno);
+            }
+        }
+
+        return KeepUrgentDataInline(listener);
     }
 
     /// <summary>

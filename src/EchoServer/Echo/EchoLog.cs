@@ -71,4 +71,8 @@ internal static partial class EchoLog
 
     [LoggerMessage(EventId = 17, Level = LogLevel.Debug, Message = "open-file limit raised from {Before} to {After} (the hard limit)")]
     public static partial void OpenFileLimitRaised(ILogger logger, int before, int after);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Warning,
+        Message = "cannot set {What} on accepted connections ({Error}); they are served without it (logged once per listener)")]
+    public static partial void KeepAliveFailed(ILogger logger, string what, string error);
 }

@@ -19,6 +19,12 @@ internal sealed record EchoOptions
     /// <summary>Close a connection that has had no traffic for this long; null = never.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
+    /// <summary>Keepalive and the unacknowledged-data bound on accepted TCP connections (not unix ones); null = the kernel's own.</summary>
+    public KeepAlivePolicy? KeepAlive { get; init; } = KeepAlivePolicy.Default;
+
+    /// <summary>SO_RCVBUF and SO_SNDBUF for accepted TCP connections, set on the listener; 0 = the kernel's autotuning.</summary>
+    public int SocketBufferBytes { get; init; }
+
     /// <summary>How long a drain (first SIGTERM/SIGINT) lets busy connections finish before closing them.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

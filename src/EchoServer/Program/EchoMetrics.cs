@@ -80,6 +80,7 @@ internal sealed class EchoMetrics : IDisposable
         CloseReason.ClientReset => "client_reset",
         CloseReason.Error => "error",
         CloseReason.IdleTimeout => "idle_timeout",
+        CloseReason.PeerTimedOut => "peer_timed_out",
         _ => "shutdown",
     };
 

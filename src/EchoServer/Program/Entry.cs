@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Program;
 
 /// <summary>The <c>echoserver</c> command: parses the command line and runs the server.</summary>
-internal static class Entry
+internal static partial class Entry
 {
     private const string Name = "echoserver";
 
@@ -45,11 +45,12 @@ internal static class Entry
             + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
-    private static readonly Option<int> MaxPendingOption = new("--max-pending-bytes")
+    private static readonly Option<long?> MaxPendingOption = new("--max-pending-bytes")
     {
-        Description = "Most bytes kept for one client that is not reading (reads are capped at this; reading stops while any are owed)",
-        HelpName = "bytes",
-        DefaultValueFactory = _ => EchoOptions.DefaultMaxPendingBytes,
+        Description = "Most bytes kept for one client that is not reading (reads are capped at this; reading stops while any are owed); "
+            + ByteSize.Forms + " [default: 256KiB]",
+        HelpName = "size",
+        CustomParser = result => CommandLineRules.ParseSize(result, allowZero: false),
     };
 
     private static readonly Option<string> ZeroCopyOption = CreateZeroCopyOption();
@@ -111,13 +112,16 @@ internal static class Entry
             MaxConnectionsOption,
             BacklogOption,
             IdleTimeoutOption,
+            KeepAliveOption,
+            SocketBuffersOption,
             ShutdownTimeoutOption,
             StatsIntervalOption,
             LogLevelOption,
         };
-        CommandLineRules.RequireRange(MaxPendingOption, 1);
+        CommandLineRules.RequireRange(MaxPendingOption, 1, int.MaxValue);
         CommandLineRules.RequireRange(MaxConnectionsOption, 0);
         CommandLineRules.RequireRange(BacklogOption, -1);
+        CommandLineRules.RequireRange(SocketBuffersOption, 4 * 1024, 1L << 30);
         root.SetAction(Run);
         return CommandLineRules.Invoke(root, args, Name);
     }
@@ -228,10 +232,12 @@ internal static class Entry
         StatsInterval = parse.GetValue(StatsIntervalOption),
         Echo = new EchoOptions
         {
-            MaxPendingBytes = parse.GetValue(MaxPendingOption),
+            MaxPendingBytes = (int)(parse.GetValue(MaxPendingOption) ?? EchoOptions.DefaultMaxPendingBytes),
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
+            KeepAlive = ReadKeepAlive(parse),
+            SocketBufferBytes = (int)(parse.GetValue(SocketBuffersOption) ?? 0),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
         },
     };

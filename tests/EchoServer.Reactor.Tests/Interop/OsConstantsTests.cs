@@ -114,10 +114,36 @@ public class OsConstantsTests
         ["InLibkqueue"] = (0, 0, 1),
     };
 
-    public static TheoryData<string, string, long> OsConstantRows()
+    // Keepalive and the unacknowledged-data bound (Interop.TcpOptions.cs): rust libc linux_like/mod.rs,
+    // linux/arch/generic/mod.rs, apple/mod.rs, freebsdlike/mod.rs; macOS TCP_RXT_CONNDROPTIME from xnu netinet/tcp.h,
+    // FreeBSD TCP_MAXUNACKTIME from FreeBSD 14 netinet/tcp.h.
+    private static readonly Dictionary<string, (long Linux, long MacOS, long FreeBSD)> ExpectedTcp = new()
+    {
+        ["SO_KEEPALIVE"] = (9, 0x8, 0x8),
+        ["TCP_KEEPIDLE"] = (4, 0x10, 256),
+        ["TCP_KEEPINTVL"] = (5, 0x101, 512),
+        ["TCP_KEEPCNT"] = (6, 0x102, 1024),
+        ["UnacknowledgedTimeout"] = (18, 0x80, 68),
+        ["UnacknowledgedTimeoutUnitMs"] = (1, 1000, 1000),
+    };
+
+    public static TheoryData<string, string, long> TcpOptionRows() => PerOsRows(ExpectedTcp);
+
+    [Theory]
+    [MemberData(nameof(TcpOptionRows))]
+    public void Tcp_option_has_the_value_of_the_os_headers(string osName, string field, long expected)
+    {
+        var os = Enum.Parse<OsFamily>(osName);
+        ValueOf(os switch { OsFamily.Linux => TcpOptionConstants.Linux, OsFamily.MacOS => TcpOptionConstants.MacOS, _ => TcpOptionConstants.FreeBSD }, field)
+            .Should().Be(expected, $"{os} {field}");
+    }
+
+    public static TheoryData<string, string, long> OsConstantRows() => PerOsRows(Expected);
+
+    private static TheoryData<string, string, long> PerOsRows(Dictionary<string, (long Linux, long MacOS, long FreeBSD)> expected)
     {
         var rows = new TheoryData<string, string, long>();
-        foreach (var (name, v) in Expected)
+        foreach (var (name, v) in expected)
         {
             rows.Add(nameof(OsFamily.Linux), name, v.Linux);
             rows.Add(nameof(OsFamily.MacOS), name, v.MacOS);
@@ -198,6 +224,7 @@ public class OsConstantsTests
     {
         FieldNames(typeof(OsConstants)).Should().BeEquivalentTo(Expected.Keys);
         FieldNames(typeof(KqueueConstants)).Should().BeEquivalentTo(ExpectedKqueue.Keys);
+        FieldNames(typeof(TcpOptionConstants)).Should().BeEquivalentTo(ExpectedTcp.Keys);
     }
 
     [Fact]
