@@ -32,6 +32,11 @@ internal sealed partial class EchoConnection
             return;
         }
 
+        if (_parked || (hadOwed && ParkIfOverBudget(eventLoop, token)))
+        {
+            return; // the budget resumes it (with a read until EAGAIN) once the total falls
+        }
+
         // Read on input edges, and after a pause for backpressure: edges that came while paused were
         // consumed unread. A writable-only edge otherwise has nothing to read, so skip the EAGAIN read.
         if (hadOwed || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0)
@@ -99,8 +104,9 @@ internal sealed partial class EchoConnection
             if (written < n)
             {
                 // Keep only the tail the kernel did not take; reading stops until it has gone out.
-                _owed = _context.RentOwed();
-                _owed.Keep(buffer[written..n]);
+                var owed = _context.RentOwed();
+                owed.Keep(buffer[written..n]);
+                Owe(owed);
                 return Step.Done;
             }
 

@@ -21,7 +21,7 @@ namespace EchoServer.Echo;
 /// only while owed, and the idle timer and log address live in <see cref="ConnectionExtras"/> only where enabled.
 /// docs/design.md, "Memory per idle connection".</para>
 /// </remarks>
-internal sealed partial class EchoConnection : IReadinessHandler
+internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.IParkable
 {
     private readonly EchoContext _context;
     private OwedOutput? _owed;
@@ -29,6 +29,7 @@ internal sealed partial class EchoConnection : IReadinessHandler
     private StreamSocket _socket;
     private uint _lastActivityMs; // the low 32 bits of EventLoop.NowMs: wraps after 49 days, which QuietMs allows for
     private ConnectionState _state;
+    private bool _parked; // stopped reading for --max-pending-total; in the loop's parked queue
 
     /// <summary>Takes ownership of the connected <paramref name="socket"/>.</summary>
     public EchoConnection(StreamSocket socket, EchoContext context, EventLoop eventLoop)
@@ -79,8 +80,11 @@ internal sealed partial class EchoConnection : IReadinessHandler
     /// <summary>True while the connection echoes with splice(2); for tests.</summary>
     internal bool Splicing => _state is ConnectionState.Splice or ConnectionState.SpliceWaning;
 
-    /// <summary>True when every byte read has been echoed (the drain closes only such connections).</summary>
-    public bool OwesNothing => _owed is null;
+    /// <summary>True when every byte read has been echoed and reading is not held back (the drain closes only such connections).</summary>
+    public bool OwesNothing => _owed is null && !_parked;
+
+    /// <summary>True while parked by the memory budget and not closed.</summary>
+    public bool IsParked => _parked && _state != ConnectionState.Closed;
 
     /// <summary>Milliseconds since the last read or write, at loop time <paramref name="nowMs"/> (<see cref="EventLoop.NowMs"/>).</summary>
     public long QuietMs(long nowMs) => (uint)nowMs - _lastActivityMs;
@@ -88,23 +92,29 @@ internal sealed partial class EchoConnection : IReadinessHandler
     /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
     private int OwedBytes => _owed?.Count ?? 0;
 
-    /// <summary>Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the bound.</summary>
+    /// <summary>
+    /// Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the
+    /// bound, and smaller while the loop's share of --max-pending-total is reached (<see cref="PendingBudget.ReadBytes"/>).
+    /// </summary>
     private Span<byte> ReadSpan
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
+        get => _context.ReadBuffer.AsSpan(0, _context.Budget.ReadBytes);
     }
 
-    /// <summary>Once registered as <paramref name="token"/>: arms the idle timer and keeps <paramref name="peer"/> for logs, where enabled.</summary>
-    public void Start(EventLoop eventLoop, Token token, string? peer)
+    /// <summary>
+    /// Once registered as <paramref name="token"/>: arms the idle timer, keeps <paramref name="peer"/> for logs and
+    /// <paramref name="group"/> (counted in by the listener) to count out at the close, where enabled.
+    /// </summary>
+    public void Start(EventLoop eventLoop, Token token, string? peer, AddressGroup? group = null)
     {
         var timeout = _context.Options.IdleTimeout;
-        if (timeout is null && peer is null)
+        if (timeout is null && peer is null && group is null)
         {
             return;
         }
 
-        _extras = new ConnectionExtras(token, peer);
+        _extras = new ConnectionExtras(token, peer) { Group = group };
         if (timeout is { } idle)
         {
             // Reads only stamp the activity time; the timer, when it fires, closes or re-arms for the time left.
@@ -144,6 +154,7 @@ internal sealed partial class EchoConnection : IReadinessHandler
         var sent = owed.FlushTo(_socket, out var errno);
         if (sent > 0)
         {
+            _context.Budget.Credit(sent, eventLoop);
             _context.Counters.BytesSent += sent;
             _lastActivityMs = (uint)eventLoop.NowMs;
         }
@@ -153,16 +164,29 @@ internal sealed partial class EchoConnection : IReadinessHandler
             return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno);
         }
 
-        ReleaseOwed();
+        ReleaseOwed(eventLoop);
         return true;
     }
 
-    /// <summary>Gives the owed output (and its pipe, if any) back to the loop.</summary>
-    private void ReleaseOwed()
+    /// <summary>Keeps <paramref name="owed"/> (holding a tail) and charges it to the loop's budget.</summary>
+    private void Owe(OwedOutput owed)
+    {
+        _owed = owed;
+        _context.Budget.Charge(owed.Count);
+    }
+
+    /// <summary>Gives the owed output (and its pipe, if any) back to the loop, crediting what it still held to the budget.</summary>
+    /// <param name="eventLoop">The loop, to resume parked connections on; null when disposing.</param>
+    private void ReleaseOwed(EventLoop? eventLoop)
     {
         if (_owed is { } owed)
         {
             _owed = null;
+            if (owed.Count > 0)
+            {
+                _context.Budget.Credit(owed.Count, eventLoop);
+            }
+
             if (owed.Release() is { } pipe)
             {
                 _context.Pipes!.Return(pipe);
@@ -170,6 +194,35 @@ internal sealed partial class EchoConnection : IReadinessHandler
 
             _context.ReturnOwed(owed);
         }
+    }
+
+    /// <summary>
+    /// A connection that has just paid what it owed, while the loop's share of the budget is reached: its client is
+    /// slow to read, so it reads no more until the total falls (<see cref="PendingBudget"/>).
+    /// </summary>
+    /// <returns>True if it was parked.</returns>
+    private bool ParkIfOverBudget(EventLoop eventLoop, Token token)
+    {
+        if (!_context.Budget.IsReached)
+        {
+            return false;
+        }
+
+        _parked = true;
+        _context.Budget.Park(token, this);
+        return true;
+    }
+
+    /// <summary>Called by the budget as it resumes parked connections; false if this one was closed meanwhile.</summary>
+    public bool Unpark()
+    {
+        if (_state == ConnectionState.Closed)
+        {
+            return false;
+        }
+
+        _parked = false;
+        return true;
     }
 
     private TimeSpan? CheckIdle(EventLoop eventLoop)
@@ -214,6 +267,16 @@ internal sealed partial class EchoConnection : IReadinessHandler
         _state = ConnectionState.Closed;
         _context.Counters.Active--;
         _context.Gate.Exit();
+        if (_extras?.Group is { } group)
+        {
+            _context.Addresses!.Exit(group);
+        }
+
+        if (_parked)
+        {
+            _context.Budget.Leave();
+        }
+
         _context.Counters.CountClose(reason);
         eventLoop.Deregister(token);
         if (_extras is { } extras)
@@ -227,6 +290,7 @@ internal sealed partial class EchoConnection : IReadinessHandler
             EchoLog.Closed(_context.Logger, reason, OwedBytes);
         }
 
+        ReleaseOwed(eventLoop);
         Dispose();
     }
 
@@ -236,6 +300,6 @@ internal sealed partial class EchoConnection : IReadinessHandler
         var socket = _socket;
         _socket = default; // a second Dispose (the loop's, after a handler threw) closes nothing
         socket.Dispose();
-        ReleaseOwed();
+        ReleaseOwed(null);
     }
 }
