@@ -103,4 +103,31 @@ internal static class CommandLineRules
         result.AddError($"{((OptionResult)result.Parent!).Option.Name}: '{text}' is not a duration (like 30s, 500ms, 2m{(allowZero ? ", 0" : string.Empty)}).");
         return null;
     }
+
+    /// <summary>
+    /// A <c>CustomParser</c> for size options (<see cref="ByteSize"/>: <c>65536</c>, <c>256KiB</c>, <c>4MiB</c>, <c>1G</c>); negative,
+    /// unparsable, too large for a long, or zero where <paramref name="allowZero"/> is false: one error naming the option.
+    /// </summary>
+    public static long? ParseSize(ArgumentResult result, bool allowZero)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (ByteSize.TryParse(text, out var value) && (allowZero || value > 0))
+        {
+            return value;
+        }
+
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name}: '{text}' is not a size{(allowZero ? string.Empty : " above 0")} "
+            + "(like 65536, 256KiB, 4MiB, 1GiB).");
+        return null;
+    }
+
+    /// <summary>Adds a validator: a size option's value, when given, must lie in [<paramref name="minimum"/>, <paramref name="maximum"/>].</summary>
+    public static void RequireRange(Option<long?> option, long minimum, long maximum) =>
+        option.Validators.Add(result =>
+        {
+            if (TryGetValue(result, out long? value) && value is { } bytes && (bytes < minimum || bytes > maximum))
+            {
+                result.AddError($"{option.Name} must be between {minimum} and {maximum} bytes, not {bytes}.");
+            }
+        });
 }

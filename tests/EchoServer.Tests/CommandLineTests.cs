@@ -44,6 +44,26 @@ public sealed class CommandLineTests
         server.Output.Should().NotContain("   at ");
     }
 
+    [Theory]
+    [InlineData("--max-pending-bytes", "0")]
+    [InlineData("--max-pending-bytes", "-1")]
+    [InlineData("--max-pending-bytes", "lots")]
+    [InlineData("--max-pending-bytes", "64KB")]
+    [InlineData("--max-pending-bytes", "1.5MiB")]
+    [InlineData("--max-pending-bytes", "99999999999999999999")]
+    [InlineData("--max-pending-bytes", "9000000000GiB")]
+    [InlineData("--max-pending-bytes", "2GiB")]
+    public async Task A_bad_size_exits_2_with_one_line_naming_the_option_and_value(string option, string value)
+    {
+        await using var server = await ServerProcess.RunToExitAsync(option, value);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
+            .Which.Should().Contain(option).And.ContainAny(value, "2147483647");
+        server.ListeningAddresses.Should().BeEmpty();
+        server.Output.Should().NotContain("   at ");
+    }
+
     [Fact]
     public async Task Udp_with_only_a_unix_socket_exits_2()
     {

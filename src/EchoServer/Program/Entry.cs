@@ -45,11 +45,12 @@ internal static class Entry
             + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
-    private static readonly Option<int> MaxPendingOption = new("--max-pending-bytes")
+    private static readonly Option<long?> MaxPendingOption = new("--max-pending-bytes")
     {
-        Description = "Most bytes kept for one client that is not reading (reads are capped at this; reading stops while any are owed)",
-        HelpName = "bytes",
-        DefaultValueFactory = _ => EchoOptions.DefaultMaxPendingBytes,
+        Description = "Most bytes kept for one client that is not reading (reads are capped at this; reading stops while any are owed); "
+            + ByteSize.Forms + " [default: 256KiB]",
+        HelpName = "size",
+        CustomParser = result => CommandLineRules.ParseSize(result, allowZero: false),
     };
 
     private static readonly Option<string> ZeroCopyOption = CreateZeroCopyOption();
@@ -115,7 +116,7 @@ internal static class Entry
             StatsIntervalOption,
             LogLevelOption,
         };
-        CommandLineRules.RequireRange(MaxPendingOption, 1);
+        CommandLineRules.RequireRange(MaxPendingOption, 1, int.MaxValue);
         CommandLineRules.RequireRange(MaxConnectionsOption, 0);
         CommandLineRules.RequireRange(BacklogOption, -1);
         root.SetAction(Run);
@@ -228,7 +229,7 @@ internal static class Entry
         StatsInterval = parse.GetValue(StatsIntervalOption),
         Echo = new EchoOptions
         {
-            MaxPendingBytes = parse.GetValue(MaxPendingOption),
+            MaxPendingBytes = (int)(parse.GetValue(MaxPendingOption) ?? EchoOptions.DefaultMaxPendingBytes),
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
