@@ -110,6 +110,8 @@ internal static class Entry
             MaxPendingOption,
             ZeroCopyOption,
             MaxConnectionsOption,
+            LimitOptions.MaxConnectionsPerAddress,
+            LimitOptions.MaxPendingTotal,
             BacklogOption,
             IdleTimeoutOption,
             ShutdownTimeoutOption,
@@ -227,14 +229,14 @@ internal static class Entry
         Reactors = parse.GetValue(ReactorsOption),
         Backlog = parse.GetValue(BacklogOption),
         StatsInterval = parse.GetValue(StatsIntervalOption),
-        Echo = new EchoOptions
+        Echo = LimitOptions.Apply(parse, new EchoOptions
         {
             MaxPendingBytes = (int)(parse.GetValue(MaxPendingOption) ?? EchoOptions.DefaultMaxPendingBytes),
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
-        },
+        }),
     };
 
     /// <summary>One line per message on the console, with milliseconds and scopes.</summary>
