@@ -53,6 +53,11 @@ public sealed class CommandLineTests
     [InlineData("--max-pending-bytes", "99999999999999999999")]
     [InlineData("--max-pending-bytes", "9000000000GiB")]
     [InlineData("--max-pending-bytes", "2GiB")]
+    [InlineData("--max-pending-total", "0")]
+    [InlineData("--max-pending-total", "-1")]
+    [InlineData("--max-pending-total", "plenty")]
+    [InlineData("--max-pending-total", "64MB")]
+    [InlineData("--max-pending-total", "1024")]
     public async Task A_bad_size_exits_2_with_one_line_naming_the_option_and_value(string option, string value)
     {
         await using var server = await ServerProcess.RunToExitAsync(option, value);
@@ -60,6 +65,21 @@ public sealed class CommandLineTests
         server.ExitCode.Should().Be(2, server.Output);
         server.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
             .Which.Should().Contain(option).And.ContainAny(value, "2147483647");
+        server.ListeningAddresses.Should().BeEmpty();
+        server.Output.Should().NotContain("   at ");
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("many")]
+    [InlineData("1.5")]
+    public async Task A_bad_per_address_limit_exits_2_with_one_line_naming_it(string value)
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--max-connections-per-address", value);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
+            .Which.Should().Contain("--max-connections-per-address");
         server.ListeningAddresses.Should().BeEmpty();
         server.Output.Should().NotContain("   at ");
     }

@@ -32,11 +32,6 @@ internal sealed partial class EchoConnection
             return;
         }
 
-        if (_parked || (hadOwed && ParkIfOverBudget(eventLoop, token)))
-        {
-            return; // the budget resumes it (with a read until EAGAIN) once the total falls
-        }
-
         // Read on input edges, and after a pause for backpressure: edges that came while paused were
         // consumed unread. A writable-only edge otherwise has nothing to read, so skip the EAGAIN read.
         if (hadOwed || (readiness & (Readiness.Readable | Readiness.ReadClosed | Readiness.Error)) != 0)

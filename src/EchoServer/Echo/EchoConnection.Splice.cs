@@ -56,20 +56,6 @@ internal sealed partial class EchoConnection
             return; // closed, or the socket still refuses: reported again when it has room
         }
 
-        if (owedBefore && _context.Budget.IsReached)
-        {
-            // Parked, a level-triggered Readable registration would report the waiting input at every wait:
-            // back to the edge-triggered one, whose edges a parked connection ignores.
-            _state = ConnectionState.ReadWrite;
-            Reregister(eventLoop, token, Interest.ReadWrite);
-            if (_state != ConnectionState.Closed)
-            {
-                ParkIfOverBudget(eventLoop, token);
-            }
-
-            return;
-        }
-
         var received = 0;
         var step = SpliceOnce(eventLoop, token, ReadSpan, readiness, ref received);
         if (step == Step.Blocked && !owedBefore)

@@ -21,7 +21,7 @@ namespace EchoServer.Echo;
 /// only while owed, and the idle timer and log address live in <see cref="ConnectionExtras"/> only where enabled.
 /// docs/design.md, "Memory per idle connection".</para>
 /// </remarks>
-internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.IParkable
+internal sealed partial class EchoConnection : IReadinessHandler
 {
     private readonly EchoContext _context;
     private OwedOutput? _owed;
@@ -29,7 +29,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
     private StreamSocket _socket;
     private uint _lastActivityMs; // the low 32 bits of EventLoop.NowMs: wraps after 49 days, which QuietMs allows for
     private ConnectionState _state;
-    private bool _parked; // stopped reading for --max-pending-total; in the loop's parked queue
 
     /// <summary>Takes ownership of the connected <paramref name="socket"/>.</summary>
     public EchoConnection(StreamSocket socket, EchoContext context, EventLoop eventLoop)
@@ -80,11 +79,8 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
     /// <summary>True while the connection echoes with splice(2); for tests.</summary>
     internal bool Splicing => _state is ConnectionState.Splice or ConnectionState.SpliceWaning;
 
-    /// <summary>True when every byte read has been echoed and reading is not held back (the drain closes only such connections).</summary>
-    public bool OwesNothing => _owed is null && !_parked;
-
-    /// <summary>True while parked by the memory budget and not closed.</summary>
-    public bool IsParked => _parked && _state != ConnectionState.Closed;
+    /// <summary>True when every byte read has been echoed (the drain closes only such connections).</summary>
+    public bool OwesNothing => _owed is null;
 
     /// <summary>Milliseconds since the last read or write, at loop time <paramref name="nowMs"/> (<see cref="EventLoop.NowMs"/>).</summary>
     public long QuietMs(long nowMs) => (uint)nowMs - _lastActivityMs;
@@ -154,7 +150,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
         var sent = owed.FlushTo(_socket, out var errno);
         if (sent > 0)
         {
-            _context.Budget.Credit(sent, eventLoop);
             _context.Counters.BytesSent += sent;
             _lastActivityMs = (uint)eventLoop.NowMs;
         }
@@ -164,29 +159,24 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
             return errno.IsWouldBlock || CloseOnError(eventLoop, token, errno);
         }
 
-        ReleaseOwed(eventLoop);
+        ReleaseOwed();
         return true;
     }
 
-    /// <summary>Keeps <paramref name="owed"/> (holding a tail) and charges it to the loop's budget.</summary>
+    /// <summary>Keeps <paramref name="owed"/> (holding a tail) and charges its footprint to the loop's budget.</summary>
     private void Owe(OwedOutput owed)
     {
         _owed = owed;
-        _context.Budget.Charge(owed.Count);
+        _context.Budget.Charge(owed.Footprint);
     }
 
-    /// <summary>Gives the owed output (and its pipe, if any) back to the loop, crediting what it still held to the budget.</summary>
-    /// <param name="eventLoop">The loop, to resume parked connections on; null when disposing.</param>
-    private void ReleaseOwed(EventLoop? eventLoop)
+    /// <summary>Gives the owed output (and its pipe, if any) back to the loop, and its footprint back to the budget.</summary>
+    private void ReleaseOwed()
     {
         if (_owed is { } owed)
         {
             _owed = null;
-            if (owed.Count > 0)
-            {
-                _context.Budget.Credit(owed.Count, eventLoop);
-            }
-
+            _context.Budget.Credit(owed.Footprint);
             if (owed.Release() is { } pipe)
             {
                 _context.Pipes!.Return(pipe);
@@ -194,35 +184,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
 
             _context.ReturnOwed(owed);
         }
-    }
-
-    /// <summary>
-    /// A connection that has just paid what it owed, while the loop's share of the budget is reached: its client is
-    /// slow to read, so it reads no more until the total falls (<see cref="PendingBudget"/>).
-    /// </summary>
-    /// <returns>True if it was parked.</returns>
-    private bool ParkIfOverBudget(EventLoop eventLoop, Token token)
-    {
-        if (!_context.Budget.IsReached)
-        {
-            return false;
-        }
-
-        _parked = true;
-        _context.Budget.Park(token, this);
-        return true;
-    }
-
-    /// <summary>Called by the budget as it resumes parked connections; false if this one was closed meanwhile.</summary>
-    public bool Unpark()
-    {
-        if (_state == ConnectionState.Closed)
-        {
-            return false;
-        }
-
-        _parked = false;
-        return true;
     }
 
     private TimeSpan? CheckIdle(EventLoop eventLoop)
@@ -272,11 +233,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
             _context.Addresses!.Exit(group);
         }
 
-        if (_parked)
-        {
-            _context.Budget.Leave();
-        }
-
         _context.Counters.CountClose(reason);
         eventLoop.Deregister(token);
         if (_extras is { } extras)
@@ -290,7 +246,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
             EchoLog.Closed(_context.Logger, reason, OwedBytes);
         }
 
-        ReleaseOwed(eventLoop);
         Dispose();
     }
 
@@ -300,6 +255,6 @@ internal sealed partial class EchoConnection : IReadinessHandler, PendingBudget.
         var socket = _socket;
         _socket = default; // a second Dispose (the loop's, after a handler threw) closes nothing
         socket.Dispose();
-        ReleaseOwed(null);
+        ReleaseOwed();
     }
 }

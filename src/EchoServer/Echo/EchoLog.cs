@@ -71,7 +71,7 @@ internal static partial class EchoLog
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Warning,
         Message = "pending-bytes budget reached: {Total} bytes owed on one loop (its share of --max-pending-total {Limit} is {Share}); "
-            + "reads shrink and clients that do not read wait until it falls (logged at most every 10 s)")]
+            + "reads shrink to 1 KiB until it falls (logged at most every 10 s)")]
     public static partial void BudgetReached(ILogger logger, long limit, long total, long share);
 
     [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "{Address} has {Limit} connection(s) open: a new one was reset")]

@@ -28,9 +28,7 @@ internal sealed class EchoMetrics : IDisposable
         _meter.CreateObservableCounter("echoserver.connections.rejected_per_address", () => Sum(c => c.RejectedPerAddress), "{connection}",
             "Connections closed at once because their address (IPv6: /64) had --max-connections-per-address open");
         _meter.CreateObservableUpDownCounter("echoserver.pending.bytes", () => SumBudgets(b => b.Total), "By",
-            "Bytes owed to clients that do not read fast enough (copied tails and bytes in pipes), bounded by --max-pending-total");
-        _meter.CreateObservableUpDownCounter("echoserver.connections.parked", () => SumBudgets(b => b.Parked), "{connection}",
-            "Connections that stopped reading because --max-pending-total was reached");
+            "Memory held for clients that do not read fast enough (copied tails and bytes in pipes), bounded by --max-pending-total");
         _meter.CreateObservableUpDownCounter("echoserver.connections.active", () => Sum(c => c.Active), "{connection}",
             "Connections open now");
         _meter.CreateObservableCounter("echoserver.connections.closed", ClosedByReason, "{connection}",
@@ -55,7 +53,7 @@ internal sealed class EchoMetrics : IDisposable
         var iterations = SumLoops(l => l.Iterations);
         var events = SumLoops(l => l.EventsDispatched);
         return $"active={Sum(c => c.Active)} accepted={Sum(c => c.Accepted)} rejected={Sum(c => c.Rejected)} "
-            + $"rejected_per_address={Sum(c => c.RejectedPerAddress)} pending_bytes={SumBudgets(b => b.Total)} parked={SumBudgets(b => b.Parked)} "
+            + $"rejected_per_address={Sum(c => c.RejectedPerAddress)} pending_bytes={SumBudgets(b => b.Total)} "
             + $"closed={Enum.GetValues<CloseReason>().Sum(r => Sum(c => c.Closed(r)))} "
             + $"bytes_received={Sum(c => c.BytesReceived)} bytes_sent={Sum(c => c.BytesSent)} "
             + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}"

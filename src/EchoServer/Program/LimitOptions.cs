@@ -7,6 +7,8 @@ namespace EchoServer.Program;
 /// <summary>The command-line options that bound what clients may take together: the memory budget and the per-address limit.</summary>
 internal static class LimitOptions
 {
+    private const long MinPendingTotal = 64 * 1024;
+
     public static readonly Option<long?> MaxPendingTotal = CreateMaxPendingTotal();
 
     public static readonly Option<int> MaxConnectionsPerAddress = CreateMaxConnectionsPerAddress();
@@ -16,12 +18,18 @@ internal static class LimitOptions
         var option = new Option<long?>("--max-pending-total")
         {
             Description = "Most bytes owed to all clients together (copied tails and bytes held in splice pipes), split evenly over the "
-                + "reactors; at the limit reads shrink to 1 KiB and clients that owe stop being read until the total falls to 3/4 of it "
-                + "(nothing is dropped); " + ByteSize.Forms + " [default: 64MiB]",
+                + "reactors; at the limit reads shrink to 1 KiB until the total falls (nothing is dropped; "
+                + "a client that owes is not read until paid, as always); " + ByteSize.Forms + " [default: 64MiB]",
             HelpName = "size",
             CustomParser = result => CommandLineRules.ParseSize(result, allowZero: false),
         };
-        CommandLineRules.RequireRange(option, 64 * 1024, long.MaxValue);
+        option.Validators.Add(result =>
+        {
+            if (CommandLineRules.TryGetValue(result, out long? value) && value < MinPendingTotal)
+            {
+                result.AddError($"{option.Name} must be at least 64KiB, not {value}.");
+            }
+        });
         return option;
     }
 
