@@ -29,11 +29,11 @@ public sealed class MemoryBudgetOperationsTests
 
     /// <summary>
     /// Clients and budget: 2,000 clients and 32 MiB on epoll (ECHOSERVER_BUDGET_CLIENTS overrides the count; docs/design.md's
-    /// figure is for 5,000). On kqueue over libkqueue, 250 clients and 8 MiB: with some 500 unix-socket clients or more,
+    /// figure is for 5,000). On kqueue over libkqueue, 250 clients and 4 MiB: with some 500 unix-socket clients or more,
     /// libkqueue leaves some connections' input unreported, with or without the budget (docs/design.md, "One memory budget").
     /// </summary>
     private static (int Clients, long Budget) Scale(PollerKind poller) =>
-        poller == PollerKind.Kqueue && OperatingSystem.IsLinux() ? (250, 8 * MiB)
+        poller == PollerKind.Kqueue && OperatingSystem.IsLinux() ? (250, 4 * MiB)
         : (int.TryParse(Environment.GetEnvironmentVariable("ECHOSERVER_BUDGET_CLIENTS"), out var n) && n > 0 ? n : 2000, 32 * MiB);
 
     [Theory]
