@@ -18,14 +18,10 @@ public sealed class MemoryBudgetOperationsTests
     private const int PerClient = 2 * 1024 * 1024;
 
     /// <summary>
-    /// Past the budget: one full read per loop as the share is crossed (--max-pending-bytes), then per client one read
-    /// at the limit's size (1 KiB), and the runtime's own growth with thousands of connections (heap, pool, stacks).
+    /// The slack past the budget's own bound (the budget, one full read per loop, 1 KiB per client): the runtime's
+    /// growth with thousands of connections (heap, array pool, token table).
     /// </summary>
     private const long RuntimeSlack = 24L * 1024 * 1024;
-
-    // Data whose period (a prime) is no multiple of any buffer size; each client starts at its own offset, so a
-    // lost, doubled, reordered or crossed chunk shows up as a mismatch.
-    private static readonly byte[] Pattern = MakePattern(1_000_003);
 
     /// <summary>
     /// Clients and budget: 2,000 clients and 32 MiB on epoll (ECHOSERVER_BUDGET_CLIENTS overrides the count; docs/design.md's
@@ -84,7 +80,7 @@ public sealed class MemoryBudgetOperationsTests
             var served = Stopwatch.StartNew();
             await Client.AssertEchoesAsync(reader, "served meanwhile\n", Patience.Short);
             var bulk = new byte[1024 * 1024];
-            FillPattern(bulk, 0);
+            PeriodicPattern.Fill(bulk, 0);
             var echoing = Client.ReadExactlyAsync(reader, bulk.Length, Patience.Short);
             await Client.SendAllAsync(reader, bulk, Patience.Short);
             (await echoing).Should().Equal(bulk);
@@ -115,7 +111,7 @@ public sealed class MemoryBudgetOperationsTests
                         continue;
                     }
 
-                    FillPattern(chunk, Offset(i) + sent[i]);
+                    PeriodicPattern.Fill(chunk, Offset(i) + sent[i]);
                     var n = clients[i].Send(chunk, 0, (int)Math.Min(chunk.Length, PerClient - sent[i]), SocketFlags.None, out var error);
                     if (error == SocketError.Success && n > 0)
                     {
@@ -157,30 +153,12 @@ public sealed class MemoryBudgetOperationsTests
         {
             var n = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - received)), SocketFlags.None, cts.Token);
             n.Should().BePositive("the echo ended after {0} of {1} bytes", received, count);
-            FillPattern(expected, offset + received);
+            PeriodicPattern.Fill(expected, offset + received);
             buffer.AsSpan(0, n).SequenceEqual(expected.AsSpan(0, n)).Should().BeTrue("the echo equals what was sent, in order (at byte {0})", received);
             received += n;
         }
     }
 
+    /// <summary>Where client <paramref name="client"/>'s stream starts in the pattern: its own place, so crossed streams show.</summary>
     private static long Offset(int client) => client * 7919L;
-
-    private static void FillPattern(byte[] buffer, long offset)
-    {
-        var start = (int)(offset % Pattern.Length);
-        for (var filled = 0; filled < buffer.Length;)
-        {
-            var n = Math.Min(buffer.Length - filled, Pattern.Length - start);
-            Pattern.AsSpan(start, n).CopyTo(buffer.AsSpan(filled));
-            filled += n;
-            start = 0;
-        }
-    }
-
-    private static byte[] MakePattern(int length)
-    {
-        var pattern = new byte[length];
-        new Random(32).NextBytes(pattern);
-        return pattern;
-    }
 }
