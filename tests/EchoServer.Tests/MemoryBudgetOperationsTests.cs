@@ -49,15 +49,7 @@ public sealed class MemoryBudgetOperationsTests
         var clients = new List<Socket>();
         try
         {
-            for (var i = 0; i < count; i++)
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { SendBufferSize = 64 * 1024 };
-                clients.Add(socket);
-                using var cts = new CancellationTokenSource(Patience.Io);
-                await socket.ConnectAsync(endPoint, cts.Token);
-                socket.Blocking = false;
-            }
-
+            await ConnectAsync(clients, endPoint, count);
             var sent = new long[clients.Count];
             var clock = Stopwatch.StartNew();
             SendUntilHeldBack(clients, sent);
@@ -93,6 +85,48 @@ public sealed class MemoryBudgetOperationsTests
         {
             clients.ForEach(c => c.Dispose());
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task With_two_reactors_a_loop_holds_its_share_of_the_budget()
+    {
+        // A unix socket is served by one loop of the two, so its clients can hold only that loop's half.
+        const long budget = 16 * MiB;
+        const int count = 1000;
+        var path = Path.Combine(Path.GetTempPath(), $"echo-budget-{Guid.NewGuid():N}.sock");
+        await using var server = await ServerProcess.StartAsync(PollerKind.Epoll, "--bind", "127.0.0.1:0", "--bind", $"unix:{path}",
+            "--reactors", "2", "--max-pending-total", "16MiB", "--stats-interval", "200ms");
+        var clients = new List<Socket>();
+        try
+        {
+            await ConnectAsync(clients, new UnixDomainSocketEndPoint(path), count);
+            var sent = new long[clients.Count];
+            SendUntilHeldBack(clients, sent);
+            var pending = await SettledPendingBytesAsync(server);
+
+            pending.Should().BeGreaterThan(budget / 4, "the clients owe enough to reach the loop's share");
+            pending.Should().BeLessThan((budget / 2) + (256 * 1024) + (count * 1024L), "one loop holds half of the budget\n{0}", server.Output);
+            await Task.WhenAll(clients.Select((c, i) => ExpectEchoAsync(c, sent[i], Offset(i))));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Adds <paramref name="count"/> non-blocking clients of the unix socket at <paramref name="endPoint"/> to <paramref name="clients"/>.</summary>
+    private static async Task ConnectAsync(List<Socket> clients, UnixDomainSocketEndPoint endPoint, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            // A small send buffer: the server's reads, and so its tails, are at most what one send can have in flight.
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { SendBufferSize = 64 * 1024 };
+            clients.Add(socket);
+            using var cts = new CancellationTokenSource(Patience.Io);
+            await socket.ConnectAsync(endPoint, cts.Token);
+            socket.Blocking = false;
         }
     }
 
