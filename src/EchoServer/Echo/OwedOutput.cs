@@ -25,7 +25,7 @@ internal sealed class OwedOutput
 
     /// <summary>
     /// The memory this holds, as charged to the loop's budget: the rented array's length (the pool rounds up to a power
-    /// of two), or the bytes the pipe held when it was taken. Fixed from keeping to release, so charge and credit match.
+    /// of two), or the bytes the pipe held when it was taken. Set when kept and unchanged until release, so charge and credit match.
     /// </summary>
     public int Footprint { get; private set; }
 
