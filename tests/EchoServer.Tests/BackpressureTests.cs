@@ -12,10 +12,6 @@ public sealed class BackpressureTests
     private const long MaxLetThrough = 48L * 1024 * 1024;
     private const long MaxRssGrowth = 64L * 1024 * 1024;
 
-    // Data whose period (a prime) is no multiple of any buffer size, so a lost, doubled or reordered
-    // chunk shows up as a mismatch.
-    private static readonly byte[] Pattern = MakePattern(1_000_003);
-
     [Theory]
     [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
     public async Task A_client_that_does_not_read_is_held_back_and_later_gets_every_byte_in_order(PollerKind poller)
@@ -46,7 +42,7 @@ public sealed class BackpressureTests
                         return true;
                     }
 
-                    FillPattern(chunk, sent);
+                    PeriodicPattern.Fill(chunk, sent);
                     var n = client.Send(chunk, 0, chunk.Length, SocketFlags.None, out var error);
                     if (error != SocketError.WouldBlock)
                     {
@@ -77,27 +73,8 @@ public sealed class BackpressureTests
 
         back.LongLength.Should().Be(sent);
         var expected = new byte[back.Length];
-        FillPattern(expected, 0);
+        PeriodicPattern.Fill(expected, 0);
         var mismatch = back.AsSpan().CommonPrefixLength(expected);
         mismatch.Should().Be(back.Length, "the echo must equal what was sent, in order");
-    }
-
-    private static void FillPattern(byte[] buffer, long offset)
-    {
-        var start = (int)(offset % Pattern.Length);
-        for (var filled = 0; filled < buffer.Length;)
-        {
-            var n = Math.Min(buffer.Length - filled, Pattern.Length - start);
-            Pattern.AsSpan(start, n).CopyTo(buffer.AsSpan(filled));
-            filled += n;
-            start = 0;
-        }
-    }
-
-    private static byte[] MakePattern(int length)
-    {
-        var pattern = new byte[length];
-        new Random(262144).NextBytes(pattern);
-        return pattern;
     }
 }

@@ -67,6 +67,11 @@ public sealed class CommandLineTests
     [InlineData("--keepalive", "1m:15s:128")]
     [InlineData("--keepalive", "1m:15s:4:1")]
     [InlineData("--keepalive", "10h")]
+    [InlineData("--max-pending-total", "0")]
+    [InlineData("--max-pending-total", "-1")]
+    [InlineData("--max-pending-total", "plenty")]
+    [InlineData("--max-pending-total", "64MB")]
+    [InlineData("--max-pending-total", "1024")]
     public async Task A_bad_size_or_keepalive_exits_2_with_one_line_naming_the_option_and_value(string option, string value)
     {
         await using var server = await ServerProcess.RunToExitAsync(option, value);
@@ -74,6 +79,21 @@ public sealed class CommandLineTests
         server.ExitCode.Should().Be(2, server.Output);
         server.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
             .Which.Should().Contain(option).And.ContainAny(value, "2147483647", "1073741824");
+        server.ListeningAddresses.Should().BeEmpty();
+        server.Output.Should().NotContain("   at ");
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("many")]
+    [InlineData("1.5")]
+    public async Task A_bad_per_address_limit_exits_2_with_one_line_naming_it(string value)
+    {
+        await using var server = await ServerProcess.RunToExitAsync("--max-connections-per-address", value);
+
+        server.ExitCode.Should().Be(2, server.Output);
+        server.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(server.Output)
+            .Which.Should().Contain("--max-connections-per-address");
         server.ListeningAddresses.Should().BeEmpty();
         server.Output.Should().NotContain("   at ");
     }

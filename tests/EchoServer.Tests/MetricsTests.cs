@@ -43,6 +43,8 @@ public sealed class MetricsTests
         values["echoserver.connections.accepted"].Should().Be(clients);
         values["echoserver.connections.active"].Should().Be(0);
         values["echoserver.connections.rejected"].Should().Be(0);
+        values["echoserver.connections.rejected_per_address"].Should().Be(0);
+        values["echoserver.pending.bytes"].Should().Be(0, "every echo went out whole, so nothing was kept");
         values["echoserver.connections.closed|client_finished"].Should().Be(clients);
         values["echoserver.bytes.received"].Should().Be(clients * bytesEach);
         values["echoserver.bytes.sent"].Should().Be(clients * bytesEach);

@@ -99,8 +99,9 @@ internal sealed partial class EchoConnection
             if (written < n)
             {
                 // Keep only the tail the kernel did not take; reading stops until it has gone out.
-                _owed = _context.RentOwed();
-                _owed.Keep(buffer[written..n]);
+                var owed = _context.RentOwed();
+                owed.Keep(buffer[written..n]);
+                Owe(owed);
                 return Step.Done;
             }
 

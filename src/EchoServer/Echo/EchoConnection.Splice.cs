@@ -178,10 +178,11 @@ internal sealed partial class EchoConnection
     {
         // Keep the loop pipe with its bytes and give the loop an empty one; without a spare pipe (out of
         // descriptors, or the loop's pipe limit), copy the bytes out instead, as the read/write path would have.
-        _owed = _context.RentOwed();
+        var owed = _context.RentOwed();
         if (_context.Pipes!.HandOver(eventLoop.NowMs) is { } owned)
         {
-            _owed.KeepPipe(owned);
+            owed.KeepPipe(owned);
+            Owe(owed);
             return true;
         }
 
@@ -191,6 +192,7 @@ internal sealed partial class EchoConnection
             var n = loopPipe.CopyOut(buffer[count..], out _);
             if (n <= 0)
             {
+                _context.ReturnOwed(owed);
                 _context.Pipes.DiscardLoopPipe(buffer);
                 return false;
             }
@@ -198,7 +200,8 @@ internal sealed partial class EchoConnection
             count += n;
         }
 
-        _owed.Keep(buffer[..count]);
+        owed.Keep(buffer[..count]);
+        Owe(owed);
         return true;
     }
 }

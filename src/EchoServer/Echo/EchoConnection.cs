@@ -88,23 +88,29 @@ internal sealed partial class EchoConnection : IReadinessHandler
     /// <summary>Bytes read and not yet sent: the copied tail, or what the connection's pipe holds.</summary>
     private int OwedBytes => _owed?.Count ?? 0;
 
-    /// <summary>Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the bound.</summary>
+    /// <summary>
+    /// Bytes one read or splice-in may take: capped at --max-pending-bytes, so what it leaves unsent never exceeds the
+    /// bound, and smaller while the loop's share of --max-pending-total is reached (<see cref="PendingBudget.ReadBytes"/>).
+    /// </summary>
     private Span<byte> ReadSpan
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _context.ReadBuffer.AsSpan(0, Math.Min(_context.ReadBuffer.Length, _context.Options.MaxPendingBytes));
+        get => _context.ReadBuffer.AsSpan(0, _context.Budget.ReadBytes);
     }
 
-    /// <summary>Once registered as <paramref name="token"/>: arms the idle timer and keeps <paramref name="peer"/> for logs, where enabled.</summary>
-    public void Start(EventLoop eventLoop, Token token, string? peer)
+    /// <summary>
+    /// Once registered as <paramref name="token"/>: arms the idle timer, keeps <paramref name="peer"/> for logs and
+    /// <paramref name="group"/> (counted in by the listener) to count out at the close, where enabled.
+    /// </summary>
+    public void Start(EventLoop eventLoop, Token token, string? peer, AddressGroup? group = null)
     {
         var timeout = _context.Options.IdleTimeout;
-        if (timeout is null && peer is null)
+        if (timeout is null && peer is null && group is null)
         {
             return;
         }
 
-        _extras = new ConnectionExtras(token, peer);
+        _extras = new ConnectionExtras(token, peer) { Group = group };
         if (timeout is { } idle)
         {
             // Reads only stamp the activity time; the timer, when it fires, closes or re-arms for the time left.
@@ -157,12 +163,20 @@ internal sealed partial class EchoConnection : IReadinessHandler
         return true;
     }
 
-    /// <summary>Gives the owed output (and its pipe, if any) back to the loop.</summary>
+    /// <summary>Keeps <paramref name="owed"/> (holding a tail) and charges its footprint to the loop's budget.</summary>
+    private void Owe(OwedOutput owed)
+    {
+        _owed = owed;
+        _context.Budget.Charge(owed.Footprint);
+    }
+
+    /// <summary>Gives the owed output (and its pipe, if any) back to the loop, and its footprint back to the budget.</summary>
     private void ReleaseOwed()
     {
         if (_owed is { } owed)
         {
             _owed = null;
+            _context.Budget.Credit(owed.Footprint);
             if (owed.Release() is { } pipe)
             {
                 _context.Pipes!.Return(pipe);
@@ -215,6 +229,11 @@ internal sealed partial class EchoConnection : IReadinessHandler
         _state = ConnectionState.Closed;
         _context.Counters.Active--;
         _context.Gate.Exit();
+        if (_extras?.Group is { } group)
+        {
+            _context.Addresses!.Exit(group);
+        }
+
         _context.Counters.CountClose(reason);
         eventLoop.Deregister(token);
         if (_extras is { } extras)

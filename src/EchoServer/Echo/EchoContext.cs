@@ -8,14 +8,25 @@ namespace EchoServer.Echo;
 /// One buffer per loop is enough because the loop is single-threaded: a connection reads into it,
 /// echoes from it, and copies only what the kernel did not take into a buffer of its own.
 /// </remarks>
-internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate) : IDisposable
+/// <param name="options">The echo service's tunables.</param>
+/// <param name="logger">Where the loop logs.</param>
+/// <param name="gate">The process's --max-connections count, shared by every loop.</param>
+/// <param name="addresses">The process's --max-connections-per-address counts, shared by every loop; null = no limit.</param>
+/// <param name="loops">How many loops share the process's --max-pending-total.</param>
+internal sealed class EchoContext(EchoOptions options, ILogger logger, ConnectionGate gate, AddressGate? addresses = null, int loops = 1) : IDisposable
 {
     private readonly OwedOutput?[] _owedPool = new OwedOutput?[64];
     private int _owedCount;
 
     public ConnectionGate Gate { get; } = gate;
 
+    /// <summary>The per-address limit, or null where it is off.</summary>
+    public AddressGate? Addresses { get; } = addresses;
+
     public EchoOptions Options { get; } = options;
+
+    /// <summary>This loop's share of --max-pending-total; its <see cref="PendingBudget.ReadBytes"/> is the size of every read.</summary>
+    public PendingBudget Budget { get; } = new(options.MaxPendingTotal, loops, Math.Min(options.ReadBufferBytes, options.MaxPendingBytes), logger);
 
     public ILogger Logger { get; } = logger;
 

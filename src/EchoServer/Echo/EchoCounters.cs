@@ -12,6 +12,9 @@ internal sealed class EchoCounters
 
     public long Rejected { get; set; }
 
+    /// <summary>Connections reset at once because their address had --max-connections-per-address open (not in <see cref="Rejected"/>).</summary>
+    public long RejectedPerAddress { get; set; }
+
     public int Active { get; set; }
 
     public long BytesReceived { get; set; }

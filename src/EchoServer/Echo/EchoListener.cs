@@ -18,7 +18,8 @@ namespace EchoServer.Echo;
 /// <para>Over --max-connections a new client is accepted and closed at once rather than left in the
 /// backlog: in the backlog it would wait with no answer (its SYN was already acknowledged by the
 /// kernel), and under edge-triggered readiness nothing would prompt us to look at it again. Closing
-/// tells the client at once, frees the backlog for clients that come when there is room, and is counted.</para>
+/// tells the client at once, frees the backlog for clients that come when there is room, and is counted.
+/// --max-connections-per-address is checked first, the same way, and counted apart.</para>
 /// </remarks>
 internal sealed class EchoListener(IStreamListener listener, EchoContext context) : IReadinessHandler
 {
@@ -79,8 +80,14 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             // not log a pair of lines per client.
             _backoffMs = 0;
 
-            if (!context.Gate.TryEnter(out var burst))
+            var group = context.Addresses is null ? null : AddressGroup.Of(socket.RemoteEndPoint);
+            if (group is { } counted && !context.Addresses!.TryEnter(counted))
             {
+                RejectPerAddress(socket, counted);
+            }
+            else if (!context.Gate.TryEnter(out var burst))
+            {
+                ExitGroup(group);
                 Reject(socket, burst);
             }
             else
@@ -90,7 +97,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
                     EchoLog.LimitCleared(context.Logger, burst);
                 }
 
-                if (!Adopt(eventLoop, socket))
+                if (!Adopt(eventLoop, socket, group))
                 {
                     return;
                 }
@@ -120,8 +127,25 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         }
     }
 
+    /// <summary>Over --max-connections-per-address: reset at once, counted apart from the global limit's rejections.</summary>
+    private void RejectPerAddress(StreamSocket socket, AddressGroup group)
+    {
+        _ = socket.SetResetOnClose();
+        socket.Dispose();
+        context.Counters.RejectedPerAddress++;
+        EchoLog.AddressLimitReached(context.Logger, group, context.Options.MaxConnectionsPerAddress);
+    }
+
+    private void ExitGroup(AddressGroup? group)
+    {
+        if (group is { } counted)
+        {
+            context.Addresses!.Exit(counted);
+        }
+    }
+
     /// <returns>False if the loop could not take the connection (it was closed and accepting backs off).</returns>
-    private bool Adopt(EventLoop eventLoop, StreamSocket socket)
+    private bool Adopt(EventLoop eventLoop, StreamSocket socket, AddressGroup? group)
     {
         // Echoes are small writes that must go out at once; Nagle would hold them for the client's ACK.
         // (A unix socket has no Nagle; there the call fails with EOPNOTSUPP, harmlessly.)
@@ -147,6 +171,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
             // epoll_ctl can fail with ENOMEM or ENOSPC (fs.epoll.max_user_watches): as short of resources as EMFILE.
             connection.Dispose();
             context.Gate.Exit();
+            ExitGroup(group);
             BackOff(eventLoop, e.Errno, -1);
             return false;
         }
@@ -155,7 +180,7 @@ internal sealed class EchoListener(IStreamListener listener, EchoContext context
         context.Counters.Accepted++;
         Accepted++;
         var peer = context.DebugLogging ? socket.RemoteEndPoint?.ToString() : null;
-        connection.Start(eventLoop, token, peer);
+        connection.Start(eventLoop, token, peer, group);
         if (context.DebugLogging)
         {
             using var scope = EchoLog.ConnectionScope(context.Logger, token.Value, peer);

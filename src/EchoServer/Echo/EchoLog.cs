@@ -69,6 +69,14 @@ internal static partial class EchoLog
         Message = "descriptors nearly exhausted (accepted fd {Fd}, limit {Limit}); pausing accepts to keep {Headroom} free for the runtime (existing connections keep being served), retrying in {DelayMs} ms")]
     public static partial void AcceptPausedNearLimit(ILogger logger, int fd, int limit, int headroom, int delayMs);
 
+    [LoggerMessage(EventId = 18, Level = LogLevel.Warning,
+        Message = "pending-bytes budget reached: {Total} bytes owed on one loop (its share of --max-pending-total {Limit} is {Share}); "
+            + "reads shrink to 1 KiB until it falls (logged at most every 10 s)")]
+    public static partial void BudgetReached(ILogger logger, long limit, long total, long share);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "{Address} has {Limit} connection(s) open: a new one was reset")]
+    public static partial void AddressLimitReached(ILogger logger, AddressGroup address, int limit);
+
     [LoggerMessage(EventId = 17, Level = LogLevel.Debug, Message = "open-file limit raised from {Before} to {After} (the hard limit)")]
     public static partial void OpenFileLimitRaised(ILogger logger, int before, int after);
 

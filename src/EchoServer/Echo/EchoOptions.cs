@@ -13,6 +13,18 @@ internal sealed record EchoOptions
     /// </summary>
     public int MaxPendingBytes { get; init; } = DefaultMaxPendingBytes;
 
+    /// <summary>The default of <see cref="MaxPendingTotal"/>: 64 MiB (docs/design.md, "One memory budget").</summary>
+    public const long DefaultMaxPendingTotal = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The most bytes all connections together may owe (copied tails and bytes held in their pipes), split evenly over
+    /// the loops: at a loop's share its reads shrink and connections that owed bytes stop reading until the total falls.
+    /// </summary>
+    public long MaxPendingTotal { get; init; } = DefaultMaxPendingTotal;
+
+    /// <summary>Connections from one IPv4 address or IPv6 /64 beyond this many are accepted and reset at once; 0 = no limit.</summary>
+    public int MaxConnectionsPerAddress { get; init; }
+
     /// <summary>Connections beyond this many are accepted and closed at once (and counted as rejected); 0 = no limit.</summary>
     public int MaxConnections { get; init; }
 

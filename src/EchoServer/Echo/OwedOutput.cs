@@ -23,6 +23,12 @@ internal sealed class OwedOutput
 
     public int Count => Pipe?.Count ?? _end - _start;
 
+    /// <summary>
+    /// The memory this holds, as charged to the loop's budget: the rented array's length (the pool rounds up to a power
+    /// of two), or the bytes the pipe held when it was taken. Set when kept and unchanged until release, so charge and credit match.
+    /// </summary>
+    public int Footprint { get; private set; }
+
     /// <summary>Copies <paramref name="bytes"/> in; only valid while empty.</summary>
     public void Keep(ReadOnlySpan<byte> bytes)
     {
@@ -31,6 +37,7 @@ internal sealed class OwedOutput
         bytes.CopyTo(_buffer);
         _start = 0;
         _end = bytes.Length;
+        Footprint = _buffer.Length;
     }
 
     /// <summary>Takes <paramref name="pipe"/>, with the bytes in it, as the tail; only valid while empty.</summary>
@@ -38,6 +45,7 @@ internal sealed class OwedOutput
     {
         Debug.Assert(Count == 0 && Pipe is null, "a connection stops reading while it owes bytes, so there is only ever one tail");
         Pipe = pipe;
+        Footprint = pipe.Count;
     }
 
     /// <summary>Sends what is owed to <paramref name="socket"/> until all of it has gone or the socket refuses.</summary>
@@ -78,6 +86,7 @@ internal sealed class OwedOutput
         }
 
         _start = _end = 0;
+        Footprint = 0;
         var pipe = Pipe;
         Pipe = null;
         return pipe;

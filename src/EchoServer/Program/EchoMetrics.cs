@@ -25,6 +25,10 @@ internal sealed class EchoMetrics : IDisposable
             "Connections accepted and served");
         _meter.CreateObservableCounter("echoserver.connections.rejected", () => Sum(c => c.Rejected), "{connection}",
             "Connections closed at once because --max-connections was reached");
+        _meter.CreateObservableCounter("echoserver.connections.rejected_per_address", () => Sum(c => c.RejectedPerAddress), "{connection}",
+            "Connections closed at once because their address (IPv6: /64) had --max-connections-per-address open");
+        _meter.CreateObservableUpDownCounter("echoserver.pending.bytes", () => SumBudgets(b => b.Total), "By",
+            "Memory held for clients that do not read fast enough (copied tails and bytes in pipes), bounded by --max-pending-total");
         _meter.CreateObservableUpDownCounter("echoserver.connections.active", () => Sum(c => c.Active), "{connection}",
             "Connections open now");
         _meter.CreateObservableCounter("echoserver.connections.closed", ClosedByReason, "{connection}",
@@ -49,6 +53,7 @@ internal sealed class EchoMetrics : IDisposable
         var iterations = SumLoops(l => l.Iterations);
         var events = SumLoops(l => l.EventsDispatched);
         return $"active={Sum(c => c.Active)} accepted={Sum(c => c.Accepted)} rejected={Sum(c => c.Rejected)} "
+            + $"rejected_per_address={Sum(c => c.RejectedPerAddress)} pending_bytes={SumBudgets(b => b.Total)} "
             + $"closed={Enum.GetValues<CloseReason>().Sum(r => Sum(c => c.Closed(r)))} "
             + $"bytes_received={Sum(c => c.BytesReceived)} bytes_sent={Sum(c => c.BytesSent)} "
             + $"loop_iterations={iterations} events_per_wait={(iterations == 0 ? 0 : (double)events / iterations):F2}"
@@ -58,6 +63,8 @@ internal sealed class EchoMetrics : IDisposable
     }
 
     private long Sum(Func<EchoCounters, long> read) => _services.Sum(s => read(s.Context.Counters));
+
+    private long SumBudgets(Func<PendingBudget, long> read) => _services.Sum(s => read(s.Context.Budget));
 
     private long SumUdp(Func<UdpEchoHandler, long> read) => _services.Sum(s => s.Udp.Sum(read));
 

@@ -110,6 +110,8 @@ internal static partial class Entry
             MaxPendingOption,
             ZeroCopyOption,
             MaxConnectionsOption,
+            LimitOptions.MaxConnectionsPerAddress,
+            LimitOptions.MaxPendingTotal,
             BacklogOption,
             IdleTimeoutOption,
             KeepAliveOption,
@@ -230,7 +232,7 @@ internal static partial class Entry
         Reactors = parse.GetValue(ReactorsOption),
         Backlog = parse.GetValue(BacklogOption),
         StatsInterval = parse.GetValue(StatsIntervalOption),
-        Echo = new EchoOptions
+        Echo = LimitOptions.Apply(parse, new EchoOptions
         {
             MaxPendingBytes = (int)(parse.GetValue(MaxPendingOption) ?? EchoOptions.DefaultMaxPendingBytes),
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
@@ -239,7 +241,7 @@ internal static partial class Entry
             KeepAlive = ReadKeepAlive(parse),
             SocketBufferBytes = (int)(parse.GetValue(SocketBuffersOption) ?? 0),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
-        },
+        }),
     };
 
     /// <summary>One line per message on the console, with milliseconds and scopes.</summary>

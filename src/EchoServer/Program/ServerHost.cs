@@ -53,14 +53,18 @@ internal static class ServerHost
         }
     }
 
-    /// <summary>One event loop and echo service per reactor, sharing one connection limit; added one by one so a failure disposes those made.</summary>
+    /// <summary>
+    /// One event loop and echo service per reactor, sharing the connection limits and splitting the memory budget;
+    /// added one by one so a failure disposes those made.
+    /// </summary>
     private static void AddReactors(List<EchoService> services, ServerSettings settings, ILogger logger)
     {
         var gate = new ConnectionGate(settings.Echo.MaxConnections);
+        var addresses = settings.Echo.MaxConnectionsPerAddress > 0 ? new AddressGate(settings.Echo.MaxConnectionsPerAddress) : null;
         for (var i = 0; i < settings.Reactors; i++)
         {
             var loop = EventLoop.Create(settings.Poller);
-            var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate));
+            var service = new EchoService(loop, new EchoContext(settings.Echo, logger, gate, addresses, settings.Reactors));
             services.Add(service);
             loop.HandlerFailed += (token, exception) => EchoLog.HandlerFailed(logger, exception, token.Value);
         }
