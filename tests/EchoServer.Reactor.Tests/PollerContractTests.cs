@@ -43,6 +43,12 @@ public abstract class PollerContractTests : IDisposable
     /// </summary>
     protected virtual bool ClearsTheSocketErrorItReports => false;
 
+    /// <summary>
+    /// Whether a peer's FIN is reported (<see cref="Readiness.ReadClosed"/>) while data sent before it is still unread.
+    /// Kernels do; Wine's AFD emulation sees the end of stream only once the data before it has been read.
+    /// </summary>
+    protected virtual bool ReportsEndOfStreamBehindUnreadData => true;
+
     /// <summary>The poller under test, created on first use and disposed with the test.</summary>
     /// <remarks>
     /// Under a lock: tests touch it from helper threads too, and an unguarded <c>??=</c> once let a helper
@@ -191,7 +197,7 @@ public abstract class PollerContractTests : IDisposable
         Poller.Register(listener.Source, T1, Interest.Readable);
         Poller.Reregister(listener.Source, T1, Interest.Writable);
 
-        using var client = StreamSocket.Connect(listener.LocalEndPoint);
+        using var client = TestStream.Connect(listener.LocalEndPoint);
         ExpectNoEvents(Poller, T1);
         Poller.Deregister(listener.Source);
     }
@@ -365,7 +371,7 @@ public abstract class PollerContractTests : IDisposable
     public void Connecting_client_becomes_writable()
     {
         using var listener = Loopback.Listen();
-        var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
+        var client = Own(TestStream.Connect(listener.LocalEndPoint));
         Poller.Register(client.Source, T1, Interest.Writable);
 
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
@@ -382,10 +388,10 @@ public abstract class PollerContractTests : IDisposable
             closed = listener.LocalEndPoint;
         }
 
-        StreamSocket client;
+        TestStream client;
         try
         {
-            client = Own(StreamSocket.Connect(closed));
+            client = Own(TestStream.Connect(closed));
         }
         catch (SyscallException)
         {
@@ -414,7 +420,7 @@ public abstract class PollerContractTests : IDisposable
 
         for (var round = 0; round < 2; round++)
         {
-            var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
+            var client = Own(TestStream.Connect(listener.LocalEndPoint));
             ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
 
             var accepted = Own(listener.TryAccept(out var socket, out var errno) ? socket : throw new SyscallException("accept", errno));
@@ -448,7 +454,7 @@ public abstract class PollerContractTests : IDisposable
         using var listener = Loopback.Listen();
         using var waker = Poller.CreateWaker(WakerToken);
         Poller.Register(listener.Source, T1, Interest.Readable);
-        using var client = StreamSocket.Connect(listener.LocalEndPoint);
+        using var client = TestStream.Connect(listener.LocalEndPoint);
         Poller.Deregister(listener.Source);
 
         waker.Wake();
@@ -469,7 +475,7 @@ public abstract class PollerContractTests : IDisposable
         try
         {
             // A connection attempt to the closed port must not surface under the dead registration either.
-            StreamSocket.Connect(endPoint).Dispose();
+            TestStream.Connect(endPoint).Dispose();
         }
         catch (SyscallException)
         {
@@ -490,9 +496,19 @@ public abstract class PollerContractTests : IDisposable
         Loopback.WriteAll(pair.Peer, "last"u8);
         pair.Peer.ShutdownWrite().Should().Be(Errno.None);
 
-        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
         var buffer = new byte[16];
-        pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+        if (ReportsEndOfStreamBehindUnreadData)
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
+            pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+        }
+        else
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+            pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.ReadClosed));
+        }
+
         pair.Accepted.Read(buffer, out _).Should().Be(0, "then end of stream");
     }
 

@@ -31,7 +31,7 @@ namespace EchoServer.Reactor.Pollers;
 /// </remarks>
 public interface IPoller : IDisposable
 {
-    /// <summary>The backend's name: "epoll" or "kqueue".</summary>
+    /// <summary>The backend's name: "epoll", "kqueue" or "afd".</summary>
     string Name { get; }
 
     /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="source"/> with <paramref name="token"/>.</summary>
