@@ -23,7 +23,7 @@ public sealed class AfdPollerContractTests : PollerContractTests
     protected override bool ReportsWriteClosedOnLocalShutdownWrite => false;
 
     // Wine learns of a FIN by peeking the socket, which returns the unread data first (docs/design.md, "The Windows backend").
-    protected override bool ReportsEndOfStreamBehindUnreadData => !Wine.IsHost;
+    protected override bool ReportsEndOfStreamBehindUnreadData => !WineHost.IsRunningUnderWine;
 
     [Fact]
     public void Reports_its_name()

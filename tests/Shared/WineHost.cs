@@ -5,10 +5,16 @@ namespace EchoServer.TestSupport;
 /// <summary>
 /// Runs Windows programs (win-x64 self-contained publishes) on Linux under Wine, as Debian's <c>wine64</c> package
 /// installs it, in a Wine prefix of the repository's own (<c>obj/wine/prefix</c>, made on first use). Where Wine
-/// cannot run, <see cref="SkipReason"/> says why.
+/// cannot run, <see cref="SkipReason"/> says why. Inside such a program, <see cref="IsRunningUnderWine"/> tells Wine from Windows.
 /// </summary>
 internal static class WineHost
 {
+    /// <summary>Whether this Windows process runs under Wine (its ntdll exports <c>wine_get_version</c>; Windows' does not).</summary>
+    public static readonly bool IsRunningUnderWine =
+        OperatingSystem.IsWindows()
+        && NativeLibrary.TryLoad("ntdll.dll", out var ntdll)
+        && NativeLibrary.TryGetExport(ntdll, "wine_get_version", out _);
+
     /// <summary>Debian's 64-bit Wine loader (the package puts no <c>wine64</c> on PATH).</summary>
     public const string Binary = "/usr/lib/wine/wine64";
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EchoServer.Reactor.Interop;
-using static EchoServer.Reactor.Interop.AfdConstants;
 
 namespace EchoServer.Reactor.Pollers;
 
@@ -13,7 +12,7 @@ namespace EchoServer.Reactor.Pollers;
 /// direction returns would-block and says so (<see cref="RearmAfterWouldBlock"/>); level-triggered ones poll for everything
 /// again at the next wait. docs/design.md, "The Windows backend", has the whole story (and what Wine runs of it).
 /// </summary>
-internal sealed unsafe class AfdPoller : IPoller
+internal sealed unsafe partial class AfdPoller : IPoller
 {
     // Every AFD registration in the process, by socket: an owner's would-block finds its registration here without knowing
     // the poller. So a socket can be registered with one AFD poller at a time.
@@ -83,7 +82,7 @@ internal sealed unsafe class AfdPoller : IPoller
             _registrations.Add(registration);
             try
             {
-                Arm(registration);
+                Arm(registration, forgetIfClosed: false);
             }
             catch
             {
@@ -104,7 +103,7 @@ internal sealed unsafe class AfdPoller : IPoller
             registration.Token = token;
             registration.Interest = interest;
             registration.Reported = 0; // a reregister re-arms everything, as epoll_ctl(MOD) does
-            Arm(registration);
+            Arm(registration, forgetIfClosed: false);
         }
     }
 
@@ -200,147 +199,6 @@ internal sealed unsafe class AfdPoller : IPoller
         }
     }
 
-    private void Rearm(AfdRegistration registration, Interest direction)
-    {
-        var consumable = ((direction & Interest.Readable) != 0 ? AfdEvents.ReadConsumable : 0)
-            | ((direction & Interest.Writable) != 0 ? AfdEvents.WriteConsumable : 0);
-        lock (_lock)
-        {
-            if (!_disposed && !registration.Deleted && (registration.Reported & consumable) != 0)
-            {
-                registration.Reported &= ~consumable;
-                Arm(registration);
-            }
-        }
-    }
-
-    private AfdRegistration Find(Source source, string call) =>
-        s_bySocket.TryGetValue(source.Handle, out var registration) && registration.Poller == this
-            ? registration
-            : throw new SyscallException(call + " (not registered)", new Errno(OsConstants.Current.ENOENT));
-
-    /// <summary>Makes the poll in flight ask for what the registration wants now: leaves it, or cancels it and submits another.</summary>
-    private void Arm(AfdRegistration registration)
-    {
-        var wanted = registration.WantedEvents;
-        if (registration.Deleted || (registration.Current is not null && registration.CurrentEvents == wanted))
-        {
-            return;
-        }
-
-        Cancel(registration);
-        if (wanted == 0)
-        {
-            return;
-        }
-
-        var op = AfdPollOperation.Allocate(registration.BaseHandle, wanted | AFD_POLL_LOCAL_CLOSE);
-        var status = Ntdll.AfdPoll(_afd, &op->IoStatus, &op->Info, op);
-        if (status is not (STATUS_SUCCESS or STATUS_PENDING))
-        {
-            NativeMemory.Free(op); // refused at once: the kernel holds no reference to it
-            throw new SyscallException("NtDeviceIoControlFile(IOCTL_AFD_POLL)", Ntdll.ToErrno(status));
-        }
-
-        _inFlight.Add((nint)op, registration);
-        registration.Current = op;
-        registration.CurrentEvents = wanted;
-    }
-
-    /// <summary>Cancels the registration's poll in flight; its memory is freed when its completion is dequeued.</summary>
-    private void Cancel(AfdRegistration registration)
-    {
-        var op = registration.Current;
-        if (op is not null)
-        {
-            registration.Current = null;
-            _ = Ntdll.CancelAfdPoll(_afd, &op->IoStatus); // fails only if it has completed: its packet is queued anyway
-        }
-    }
-
-    private void Forget(AfdRegistration registration)
-    {
-        registration.Deleted = true;
-        s_bySocket.TryRemove(KeyValuePair.Create(registration.Socket, registration));
-        _registrations.Remove(registration);
-        Cancel(registration);
-    }
-
-    private void RearmQueued()
-    {
-        foreach (var registration in _rearm)
-        {
-            registration.RearmQueued = false;
-            Arm(registration);
-        }
-
-        _rearm.Clear();
-    }
-
-    /// <summary>Takes one dequeued poll: frees its memory and turns what it reported into an event, if it still matters.</summary>
-    private bool Complete(AfdPollOperation* op, out PollEvent polled)
-    {
-        polled = default;
-        if (!_inFlight.Remove((nint)op, out var registration))
-        {
-            return false; // not ours (cannot happen: only this poller's polls complete on this port)
-        }
-
-        var status = op->IoStatus.Status;
-        var events = op->ResultEvents;
-        var current = registration.Current == op;
-        NativeMemory.Free(op);
-        if (!current || registration.Deleted)
-        {
-            return false;
-        }
-
-        registration.Current = null;
-        if ((events & AFD_POLL_LOCAL_CLOSE) != 0)
-        {
-            Forget(registration); // closed without deregistering: its handle number may come back as another socket
-            return false;
-        }
-
-        if (status != STATUS_CANCELLED)
-        {
-            events &= AfdEvents.For(registration.Interest);
-            if (!registration.IsLevelTriggered)
-            {
-                registration.Reported |= events;
-            }
-        }
-        else
-        {
-            events = 0; // cancelled by someone else (its thread exited, say): simply poll again
-        }
-
-        if (!registration.RearmQueued)
-        {
-            registration.RearmQueued = true;
-            _rearm.Add(registration);
-        }
-
-        if (events == 0)
-        {
-            return false;
-        }
-
-        polled = new PollEvent(registration.Token, AfdEvents.ToReadiness(events));
-        return true;
-    }
-
-    private void EnsureEntries(int count)
-    {
-        if (_entryCapacity < count)
-        {
-            NativeMemory.Free(_entries);
-            _entries = null;
-            _entries = (OverlappedEntry*)NativeMemory.Alloc((nuint)count, (nuint)sizeof(OverlappedEntry));
-            _entryCapacity = count;
-        }
-    }
-
     /// <summary>
     /// Cancels every poll in flight, waits (bounded) for their completions so their memory can be freed, then closes the
     /// handles. A poll whose completion does not come back in time is left allocated: the kernel may still write into it.
@@ -369,30 +227,5 @@ internal sealed unsafe class AfdPoller : IPoller
         NativeMemory.Free(_entries);
         _entries = null;
         _entryCapacity = 0;
-    }
-
-    private void DrainCancelled()
-    {
-        // Into the poller's own buffer: a stackalloc'd one here hung Wine 8.0 before the method's first line ran.
-        const int Batch = 16;
-        EnsureEntries(Batch);
-        var entries = _entries;
-        var start = Stopwatch.GetTimestamp();
-        while (_inFlight.Count > 0 && Stopwatch.GetElapsedTime(start).TotalMilliseconds < CancelDrainMs)
-        {
-            var n = Kernel32.Dequeue(_port, entries, Batch, 50, out _);
-            for (var i = 0; i < n; i++)
-            {
-                if (entries[i].Overlapped is not null && _inFlight.Remove((nint)entries[i].Overlapped))
-                {
-                    NativeMemory.Free(entries[i].Overlapped);
-                }
-            }
-
-            if (n < 0)
-            {
-                break;
-            }
-        }
     }
 }

@@ -89,6 +89,7 @@ internal static class AfdConstants
     public const int STATUS_SUCCESS = 0;
     public const int STATUS_PENDING = 0x103;
     public const int STATUS_CANCELLED = unchecked((int)0xC0000120);
+    public const int STATUS_INVALID_HANDLE = unchecked((int)0xC0000008);
     public const int STATUS_NOT_FOUND = unchecked((int)0xC0000225);
 
     // winnt.h / wdm.h, for NtCreateFile
