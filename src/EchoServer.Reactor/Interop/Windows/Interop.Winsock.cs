@@ -127,20 +127,7 @@ internal static unsafe partial class Ws2_32
         }
 
         var s = WSASocketW(family, type, 0, null, 0, WinsockConstants.WSA_FLAG_OVERLAPPED | WinsockConstants.WSA_FLAG_NO_HANDLE_INHERIT);
-        if (s == WinsockConstants.INVALID_SOCKET)
-        {
-            errno = LastError;
-            return s;
-        }
-
-        errno = SetNonBlocking(s);
-        if (errno.Value != 0)
-        {
-            _ = closesocket(s);
-            return WinsockConstants.INVALID_SOCKET;
-        }
-
-        return s;
+        return NonBlockingOrClosed(s, out errno);
     }
 
     /// <summary>ioctlsocket(FIONBIO, 1).</summary>
@@ -161,21 +148,7 @@ internal static unsafe partial class Ws2_32
     /// <summary>Accepts one connection and makes it non-blocking; -1 with <paramref name="errno"/> (WSAEWOULDBLOCK when none is queued).</summary>
     internal static nint Accept(nint s, out Errno errno)
     {
-        var accepted = accept(s, null, null);
-        if (accepted == WinsockConstants.INVALID_SOCKET)
-        {
-            errno = LastError;
-            return accepted;
-        }
-
-        errno = SetNonBlocking(accepted);
-        if (errno.Value != 0)
-        {
-            _ = closesocket(accepted);
-            return WinsockConstants.INVALID_SOCKET;
-        }
-
-        return accepted;
+        return NonBlockingOrClosed(accept(s, null, null), out errno);
     }
 
     /// <summary>Starts a connect; on a non-blocking socket WSAEWOULDBLOCK means it is under way (wait for writability).</summary>
@@ -241,7 +214,7 @@ internal static unsafe partial class Ws2_32
     /// </summary>
     internal static nint BaseHandle(nint s, out Errno errno)
     {
-        errno = Errno.None;
+        errno = EnsureStarted();
         foreach (var code in new[] { WinsockConstants.SIO_BASE_HANDLE, WinsockConstants.SIO_BSP_HANDLE_POLL })
         {
             nint handle = 0;
@@ -263,6 +236,25 @@ internal static unsafe partial class Ws2_32
         var length = sizeof(SockAddr);
         var result = peer ? getpeername(s, &addr, &length) : getsockname(s, &addr, &length);
         return result == 0 ? addr.Decode() : null;
+    }
+
+    /// <summary>A socket a call just returned, made non-blocking; closed (and -1) if that fails; -1 with the call's error if it failed.</summary>
+    private static nint NonBlockingOrClosed(nint s, out Errno errno)
+    {
+        if (s == WinsockConstants.INVALID_SOCKET)
+        {
+            errno = LastError;
+            return s;
+        }
+
+        errno = SetNonBlocking(s);
+        if (errno.Value != 0)
+        {
+            _ = closesocket(s);
+            return WinsockConstants.INVALID_SOCKET;
+        }
+
+        return s;
     }
 
     private static Errno StartOnce()
