@@ -44,7 +44,7 @@ public sealed class WinePollerContractTests
         var xml = Path.Combine(Path.GetDirectoryName(exe)!, $"afd-contract-{Environment.ProcessId}.xml");
         File.Delete(xml);
         await using var run = await TestSupport.WineHost.RunToExitAsync(
-            root, exe, ["-class", ContractClass, "-noColor", "-noLogo", "-result-xml", TestSupport.WineHost.WindowsPath(xml)], Patience.Build);
+            root, exe, ["-class", ContractClass, "-noColor", "-noLogo", "-result-xml", TestSupport.WineHost.WindowsPath(xml)], Patience.WineRun);
         if (!File.Exists(xml))
         {
             throw new InvalidOperationException($"the win-x64 tests wrote no results under Wine (exit {run.ExitCode}):\n{run.Output}");
