@@ -28,7 +28,7 @@ internal sealed unsafe partial class AfdPoller
             : throw new SyscallException(call + " (not registered)", new Errno(OsConstants.Current.ENOENT));
 
     /// <summary>
-    /// Makes the poll in flight ask for what the registration wants now: leaves it, or cancels it and submits another.
+    /// Makes the poll in flight ask for what the registration wants: leaves it, or cancels it and submits another.
     /// A socket closed without being deregistered is refused as an invalid handle: re-arming then forgets it (as mio and
     /// wepoll do) where <paramref name="forgetIfClosed"/>; anything else the kernel refuses throws.
     /// </summary>
@@ -84,7 +84,7 @@ internal sealed unsafe partial class AfdPoller
         Cancel(registration);
     }
 
-    /// <summary>Arms the registrations that reported an event in the last wait (what they want now: see <see cref="AfdRegistration.WantedEvents"/>).</summary>
+    /// <summary>Arms the registrations that reported an event in the last wait (what they want: see <see cref="AfdRegistration.WantedEvents"/>).</summary>
     private void RearmQueued()
     {
         while (_rearm.Count > 0)

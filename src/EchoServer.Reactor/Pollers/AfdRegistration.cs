@@ -38,7 +38,7 @@ internal sealed unsafe class AfdRegistration(AfdPoller poller, nint socket, nint
 
     public bool IsLevelTriggered => (Interest & Interest.LevelTriggered) != 0;
 
-    /// <summary>The events to poll for now: the interest less what was reported and not yet re-armed.</summary>
+    /// <summary>The events to poll for: the interest less what was reported and not yet re-armed.</summary>
     public uint WantedEvents => AfdEvents.For(Interest) & ~Reported;
 }
 
