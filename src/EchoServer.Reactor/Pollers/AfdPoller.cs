@@ -99,6 +99,7 @@ internal sealed unsafe partial class AfdPoller : IPoller
         InterestCheck.ThrowIfInvalid(interest);
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var registration = Find(source, "AFD reregister");
             registration.Token = token;
             registration.Interest = interest;
@@ -113,6 +114,7 @@ internal sealed unsafe partial class AfdPoller : IPoller
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             Forget(Find(source, "AFD deregister"));
         }
     }
