@@ -6,8 +6,8 @@ using FluentAssertions;
 namespace EchoServer.Reactor.Tests;
 
 /// <summary>
-/// The <see cref="IPoller"/> contract run against the Windows backend (AFD polling over a completion port), with Winsock
-/// sockets (<see cref="WinsockTestStream"/>). Off Windows every case skips; on Linux the same cases run under Wine instead,
+/// The <see cref="IPoller"/> contract run against the Windows backend (AFD polling over a completion port), with the
+/// library's own sockets on Winsock. Off Windows every case skips; on Linux the same cases run under Wine instead,
 /// reported by <see cref="WinePollerContractTests"/>.
 /// </summary>
 public sealed class AfdPollerContractTests : PollerContractTests

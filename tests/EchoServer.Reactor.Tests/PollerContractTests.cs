@@ -197,7 +197,7 @@ public abstract class PollerContractTests : IDisposable
         Poller.Register(listener.Source, T1, Interest.Readable);
         Poller.Reregister(listener.Source, T1, Interest.Writable);
 
-        using var client = TestStream.Connect(listener.LocalEndPoint);
+        using var client = StreamSocket.Connect(listener.LocalEndPoint);
         ExpectNoEvents(Poller, T1);
         Poller.Deregister(listener.Source);
     }
@@ -371,7 +371,7 @@ public abstract class PollerContractTests : IDisposable
     public void Connecting_client_becomes_writable()
     {
         using var listener = Loopback.Listen();
-        var client = Own(TestStream.Connect(listener.LocalEndPoint));
+        var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
         Poller.Register(client.Source, T1, Interest.Writable);
 
         ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Writable));
@@ -388,10 +388,10 @@ public abstract class PollerContractTests : IDisposable
             closed = listener.LocalEndPoint;
         }
 
-        TestStream client;
+        StreamSocket client;
         try
         {
-            client = Own(TestStream.Connect(closed));
+            client = Own(StreamSocket.Connect(closed));
         }
         catch (SyscallException)
         {
@@ -420,7 +420,7 @@ public abstract class PollerContractTests : IDisposable
 
         for (var round = 0; round < 2; round++)
         {
-            var client = Own(TestStream.Connect(listener.LocalEndPoint));
+            var client = Own(StreamSocket.Connect(listener.LocalEndPoint));
             ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
 
             var accepted = Own(listener.TryAccept(out var socket, out var errno) ? socket : throw new SyscallException("accept", errno));
@@ -454,7 +454,7 @@ public abstract class PollerContractTests : IDisposable
         using var listener = Loopback.Listen();
         using var waker = Poller.CreateWaker(WakerToken);
         Poller.Register(listener.Source, T1, Interest.Readable);
-        using var client = TestStream.Connect(listener.LocalEndPoint);
+        using var client = StreamSocket.Connect(listener.LocalEndPoint);
         Poller.Deregister(listener.Source);
 
         waker.Wake();
@@ -475,7 +475,7 @@ public abstract class PollerContractTests : IDisposable
         try
         {
             // A connection attempt to the closed port must not surface under the dead registration either.
-            TestStream.Connect(endPoint).Dispose();
+            StreamSocket.Connect(endPoint).Dispose();
         }
         catch (SyscallException)
         {

@@ -20,11 +20,11 @@ public sealed class SplicePipeTests
         Loopback.WriteAll(pair.Peer, data);
 
         var n = 0;
-        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(pair.Accepted.Library, 1 << 20, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
+        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(pair.Accepted, 1 << 20, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
         n.Should().Be(data.Length);
         pipe.Count.Should().Be(data.Length);
 
-        pipe.DrainTo(pair.Accepted.Library, out errno).Should().Be(data.Length);
+        pipe.DrainTo(pair.Accepted, out errno).Should().Be(data.Length);
         errno.Value.Should().Be(0);
         pipe.Count.Should().Be(0);
 
@@ -59,10 +59,10 @@ public sealed class SplicePipeTests
         new Random(5).NextBytes(data);
         Loopback.WriteAll(source.Peer, data);
         var n = 0;
-        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(source.Accepted.Library, data.Length - n, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
+        Wait.Until(() => (n += Math.Max(0, pipe.FillFrom(source.Accepted, data.Length - n, out _))) >= data.Length, Patience.Short, "every byte written is spliced into the pipe", () => $"{n} of {data.Length}");
         pipe.Count.Should().Be(data.Length);
 
-        pipe.DrainTo(pair.Accepted.Library, out var errno).Should().Be(0);
+        pipe.DrainTo(pair.Accepted, out var errno).Should().Be(0);
         errno.IsWouldBlock.Should().BeTrue(errno.ToString());
         pipe.Count.Should().Be(data.Length, "nothing went out, so everything is still owed");
 
@@ -85,7 +85,7 @@ public sealed class SplicePipeTests
         pair.Peer.ShutdownWrite().Value.Should().Be(0);
 
         var n = -1;
-        Wait.Until(() => (n = pipe.FillFrom(pair.Accepted.Library, 4096, out _)) >= 0, Patience.Short, "the splice sees the peer's end of stream");
+        Wait.Until(() => (n = pipe.FillFrom(pair.Accepted, 4096, out _)) >= 0, Patience.Short, "the splice sees the peer's end of stream");
         n.Should().Be(0);
     }
 

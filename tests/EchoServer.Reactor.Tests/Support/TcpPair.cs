@@ -1,35 +1,38 @@
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Reactor.Interop;
+using EchoServer.Reactor.Net;
+using TcpListener = EchoServer.Reactor.Net.TcpListener;
 
 namespace EchoServer.Reactor.Tests.Support;
 
-/// <summary>A connected loopback pair made of the library's own sockets (Winsock ones on Windows): one accepted, one connected.</summary>
+/// <summary>A connected loopback pair made of the library's own sockets: one accepted, one connected.</summary>
 /// <remarks>
-/// A test closes a side through <see cref="CloseAccepted"/> or <see cref="ClosePeer"/>, once, and <see cref="Dispose"/>
-/// closes only what is still open.
+/// <see cref="StreamSocket"/> is a value: closing a copy twice would close whatever took the descriptor number in between
+/// (another test's socket). So a test closes a side through <see cref="CloseAccepted"/> or <see cref="ClosePeer"/>, once,
+/// and <see cref="Dispose"/> closes only what is still open.
 /// </remarks>
 internal sealed class TcpPair : IDisposable
 {
     private bool _acceptedOpen = true;
     private bool _peerOpen = true;
 
-    private TcpPair(TestStream accepted, TestStream peer)
+    private TcpPair(StreamSocket accepted, StreamSocket peer)
     {
         Accepted = accepted;
         Peer = peer;
     }
 
-    /// <summary>The server side, from <see cref="TestListener.TryAccept"/>.</summary>
-    public TestStream Accepted { get; }
+    /// <summary>The server side, from <see cref="IStreamListener.TryAccept"/>.</summary>
+    public StreamSocket Accepted { get; }
 
-    /// <summary>The client side, from <see cref="TestStream.Connect"/>.</summary>
-    public TestStream Peer { get; }
+    /// <summary>The client side, from <see cref="StreamSocket.Connect"/>.</summary>
+    public StreamSocket Peer { get; }
 
     public static TcpPair Open()
     {
         using var listener = Loopback.Listen();
-        var peer = TestStream.Connect(listener.LocalEndPoint);
+        var peer = StreamSocket.Connect(listener.LocalEndPoint);
         try
         {
             // Accepted means the handshake is complete, so the client side is connected too.
@@ -70,13 +73,13 @@ internal sealed class TcpPair : IDisposable
 /// <summary>An accepted library socket whose peer is a blocking <see cref="Socket"/> (for a peer that must wait).</summary>
 internal sealed class SystemPeerPair : IDisposable
 {
-    private SystemPeerPair(TestStream accepted, Socket peer)
+    private SystemPeerPair(StreamSocket accepted, Socket peer)
     {
         Accepted = accepted;
         Peer = peer;
     }
 
-    public TestStream Accepted { get; }
+    public StreamSocket Accepted { get; }
 
     public Socket Peer { get; }
 
@@ -109,12 +112,12 @@ internal sealed class SystemPeerPair : IDisposable
 
 internal static class Loopback
 {
-    public static TestListener Listen() => TestListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    public static TcpListener Listen() => TcpListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
 
     /// <summary>Accepts one connection, waiting (without a poller) until the handshake has reached the queue.</summary>
-    public static TestStream AcceptWithin(TestListener listener)
+    public static StreamSocket AcceptWithin(TcpListener listener)
     {
-        TestStream accepted = null!;
+        StreamSocket accepted = default;
         var ok = false;
         var errno = Errno.None;
         Wait.Until(
@@ -130,14 +133,14 @@ internal static class Loopback
     }
 
     /// <summary>Writes all of <paramref name="data"/> (small enough for the socket buffer) or fails.</summary>
-    public static void WriteAll(TestStream socket, ReadOnlySpan<byte> data)
+    public static void WriteAll(StreamSocket socket, ReadOnlySpan<byte> data)
     {
         var n = socket.Write(data, out var errno);
         Assert.True(n == data.Length, $"write returned {n} ({errno}), expected {data.Length}");
     }
 
     /// <summary>Reads until EAGAIN (or end of stream); returns the bytes read.</summary>
-    public static byte[] ReadUntilWouldBlock(TestStream socket, out Errno last)
+    public static byte[] ReadUntilWouldBlock(StreamSocket socket, out Errno last)
     {
         var all = new List<byte>();
         var buffer = new byte[64 * 1024];
