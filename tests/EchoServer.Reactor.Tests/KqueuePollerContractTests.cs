@@ -15,6 +15,7 @@ public sealed class KqueuePollerContractTests : PollerContractTests
 {
     public KqueuePollerContractTests()
     {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "kqueue does not exist on Windows (libkqueue is built for Linux only here)");
         LibkqueueBuild.RequireKqueue();
     }
 

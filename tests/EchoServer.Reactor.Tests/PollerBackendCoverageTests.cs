@@ -7,9 +7,10 @@ namespace EchoServer.Reactor.Tests;
 /// <summary>
 /// Every backend runs the whole poller contract wherever it can run: epoll on Linux; kqueue on macOS and FreeBSD
 /// (the kernel's) and on Linux (over libkqueue, whose contract cases skip with the reason where it cannot be
-/// built). The epoll contract class is compiled on Linux only (see the csproj), so a wrong condition there, a
-/// contract class that is abstract or does not derive from the contract, or a backend without one fails here
-/// rather than going unrun.
+/// built); afd on Windows, and from Linux under Wine (WinePollerContractTests runs the afd class's cases there). The
+/// epoll contract class is compiled on Linux only (see the csproj), the kqueue and afd ones everywhere (skipping where
+/// they cannot run), so a wrong condition there, a contract class that is abstract or does not derive from the
+/// contract, or a backend without one fails here rather than going unrun.
 /// </summary>
 public sealed class PollerBackendCoverageTests
 {
@@ -17,20 +18,14 @@ public sealed class PollerBackendCoverageTests
     {
         [PollerKind.Epoll] = "EchoServer.Reactor.Tests.EpollPollerContractTests",
         [PollerKind.Kqueue] = "EchoServer.Reactor.Tests.KqueuePollerContractTests",
+        [PollerKind.Afd] = "EchoServer.Reactor.Tests.AfdPollerContractTests",
     };
 
     public static TheoryData<PollerKind> BackendsHere => new(Backends());
 
-    // The backends this OS runs, each of which must have its contract class here.
-    private static PollerKind[] Backends()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            return [PollerKind.Epoll, PollerKind.Kqueue];
-        }
-
-        return OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? [PollerKind.Kqueue] : [];
-    }
+    // The backends whose contract class is compiled here: epoll's on Linux only; kqueue's and afd's on every OS.
+    private static PollerKind[] Backends() =>
+        OperatingSystem.IsLinux() ? [PollerKind.Epoll, PollerKind.Kqueue, PollerKind.Afd] : [PollerKind.Kqueue, PollerKind.Afd];
 
     [Fact]
     public void The_contract_classes_compiled_here_are_exactly_those_of_the_backends_this_OS_runs()
@@ -40,7 +35,7 @@ public sealed class PollerBackendCoverageTests
             .Select(t => t.FullName);
 
         var expected = Backends().Select(kind => ContractClasses[kind]);
-        compiled.Should().BeEquivalentTo(expected, "epoll exists on Linux only; kqueue runs in the kernel on macOS and FreeBSD and over libkqueue on Linux");
+        compiled.Should().BeEquivalentTo(expected, "epoll exists on Linux only; kqueue runs in the kernel on macOS and FreeBSD and over libkqueue on Linux; afd on Windows and under Wine");
     }
 
     [Theory]

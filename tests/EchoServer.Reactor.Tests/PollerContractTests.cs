@@ -43,6 +43,12 @@ public abstract class PollerContractTests : IDisposable
     /// </summary>
     protected virtual bool ClearsTheSocketErrorItReports => false;
 
+    /// <summary>
+    /// Whether a peer's FIN is reported (<see cref="Readiness.ReadClosed"/>) while data sent before it is still unread.
+    /// Kernels do; Wine's AFD emulation sees the end of stream only once the data before it has been read.
+    /// </summary>
+    protected virtual bool ReportsEndOfStreamBehindUnreadData => true;
+
     /// <summary>The poller under test, created on first use and disposed with the test.</summary>
     /// <remarks>
     /// Under a lock: tests touch it from helper threads too, and an unguarded <c>??=</c> once let a helper
@@ -490,9 +496,19 @@ public abstract class PollerContractTests : IDisposable
         Loopback.WriteAll(pair.Peer, "last"u8);
         pair.Peer.ShutdownWrite().Should().Be(Errno.None);
 
-        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
         var buffer = new byte[16];
-        pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+        if (ReportsEndOfStreamBehindUnreadData)
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable | Readiness.ReadClosed));
+            pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+        }
+        else
+        {
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+            pair.Accepted.Read(buffer, out _).Should().Be(4, "data sent before the FIN is still delivered");
+            ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.ReadClosed));
+        }
+
         pair.Accepted.Read(buffer, out _).Should().Be(0, "then end of stream");
     }
 

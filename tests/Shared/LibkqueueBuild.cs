@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using EchoServer.Reactor.Pollers;
 
 namespace EchoServer.TestSupport;
@@ -88,10 +86,10 @@ internal static class LibkqueueBuild
 
         var obj = Path.Combine(root, "obj");
         Directory.CreateDirectory(obj);
-        var dir = Path.Combine(obj, "libkqueue", Fingerprint(source));
+        var dir = Path.Combine(obj, "libkqueue", BuildCache.Fingerprint(source, Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories)));
         var library = Path.Combine(dir, "libkqueue.so.0");
         var stamp = Path.Combine(dir, "built.stamp");
-        using (AcquireLock(Path.Combine(obj, "libkqueue.lock")))
+        using (BuildCache.AcquireLock(Path.Combine(obj, "libkqueue.lock"), "libkqueue"))
         {
             if (!File.Exists(stamp) || !File.Exists(library))
             {
@@ -112,41 +110,6 @@ internal static class LibkqueueBuild
         }
 
         return (library, null);
-    }
-
-    // A cross-process lock (the runtime takes flock(2) for FileShare.None on Unix); waits, bounded, for another
-    // test process that is building.
-    private static FileStream AcquireLock(string path)
-    {
-        FileStream? held = null;
-        Wait.Until(() => (held = TryLock(path)) is not null, Patience.Build, $"no other test process holds {path} (it builds libkqueue)");
-        return held!;
-    }
-
-    private static FileStream? TryLock(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    // Names the build after the sources' paths, sizes and modification times, so a new vendor drop rebuilds.
-    private static string Fingerprint(string source)
-    {
-        var text = new StringBuilder();
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var info = new FileInfo(file);
-            text.Append(Path.GetRelativePath(source, file)).Append(' ').Append(info.Length).Append(' ')
-                .Append(info.LastWriteTimeUtc.Ticks).Append('\n');
-        }
-
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16].ToLowerInvariant();
     }
 
     private static void Run(string tool, params string[] args)

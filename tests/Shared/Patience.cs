@@ -29,6 +29,9 @@ internal static class Patience
     /// <summary>A scenario of several processes, or an external tool that starts its own runtime (systemd, echobench runs).</summary>
     public static readonly TimeSpan Scenario = TimeSpan.FromSeconds(60);
 
+    /// <summary>A test class run under Wine (about 10 s when healthy; a run that hangs is killed and its output reported).</summary>
+    public static readonly TimeSpan WineRun = TimeSpan.FromMinutes(3);
+
     /// <summary>A native or dotnet build, pack or tool install run by a test.</summary>
     public static readonly TimeSpan Build = TimeSpan.FromMinutes(6);
 }

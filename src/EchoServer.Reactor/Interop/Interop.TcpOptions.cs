@@ -61,49 +61,50 @@ internal sealed record TcpOptionConstants
     };
 }
 
-internal static partial class Libc
+/// <summary>The TCP options above, and the socket buffer sizes, through the running OS's socket calls.</summary>
+internal static partial class SocketCalls
 {
     /// <summary>SO_KEEPALIVE on, with the idle time, probe interval (seconds) and probe count; stops at the first failure.</summary>
-    internal static Errno SetKeepAlive(int fd, int idleSeconds, int intervalSeconds, int count)
+    public static Errno SetKeepAlive(nint handle, int idleSeconds, int intervalSeconds, int count)
     {
         var c = OsConstants.Current;
         var t = TcpOptionConstants.Current;
-        var errno = SetSocketOption(fd, c.IPPROTO_TCP, t.TCP_KEEPIDLE, idleSeconds);
+        var errno = SetOption(handle, c.IPPROTO_TCP, t.TCP_KEEPIDLE, idleSeconds);
         if (errno.Value == 0)
         {
-            errno = SetSocketOption(fd, c.IPPROTO_TCP, t.TCP_KEEPINTVL, intervalSeconds);
+            errno = SetOption(handle, c.IPPROTO_TCP, t.TCP_KEEPINTVL, intervalSeconds);
         }
 
         if (errno.Value == 0)
         {
-            errno = SetSocketOption(fd, c.IPPROTO_TCP, t.TCP_KEEPCNT, count);
+            errno = SetOption(handle, c.IPPROTO_TCP, t.TCP_KEEPCNT, count);
         }
 
-        return errno.Value == 0 ? SetSocketOption(fd, c.SOL_SOCKET, t.SO_KEEPALIVE, 1) : errno;
+        return errno.Value == 0 ? SetOption(handle, c.SOL_SOCKET, t.SO_KEEPALIVE, 1) : errno;
     }
 
     /// <summary>The unacknowledged-data bound in milliseconds, rounded up to the OS's unit; 0 = the OS's own rule.</summary>
-    internal static Errno SetUnacknowledgedTimeout(int fd, long milliseconds)
+    public static Errno SetUnacknowledgedTimeout(nint handle, long milliseconds)
     {
         var t = TcpOptionConstants.Current;
         var value = (milliseconds + t.UnacknowledgedTimeoutUnitMs - 1) / t.UnacknowledgedTimeoutUnitMs;
-        return SetSocketOption(fd, OsConstants.Current.IPPROTO_TCP, t.UnacknowledgedTimeout, (int)Math.Min(value, int.MaxValue));
+        return SetOption(handle, OsConstants.Current.IPPROTO_TCP, t.UnacknowledgedTimeout, (int)Math.Min(value, int.MaxValue));
     }
 
     /// <summary>SO_RCVBUF then SO_SNDBUF; a size of 0 leaves that buffer to the kernel's autotuning.</summary>
-    internal static Errno SetBufferSizes(int fd, int receiveBytes, int sendBytes)
+    public static Errno SetBufferSizes(nint handle, int receiveBytes, int sendBytes)
     {
         var c = OsConstants.Current;
-        var errno = receiveBytes > 0 ? SetSocketOption(fd, c.SOL_SOCKET, c.SO_RCVBUF, receiveBytes) : default;
-        return errno.Value == 0 && sendBytes > 0 ? SetSocketOption(fd, c.SOL_SOCKET, c.SO_SNDBUF, sendBytes) : errno;
+        var errno = receiveBytes > 0 ? SetOption(handle, c.SOL_SOCKET, c.SO_RCVBUF, receiveBytes) : default;
+        return errno.Value == 0 && sendBytes > 0 ? SetOption(handle, c.SOL_SOCKET, c.SO_SNDBUF, sendBytes) : errno;
     }
 
     /// <summary>SO_RCVBUF and SO_SNDBUF as the kernel reports them (Linux: twice what was asked, for its bookkeeping).</summary>
-    internal static Errno GetBufferSizes(int fd, out int receiveBytes, out int sendBytes)
+    public static Errno GetBufferSizes(nint handle, out int receiveBytes, out int sendBytes)
     {
         var c = OsConstants.Current;
         sendBytes = 0;
-        var errno = GetSocketOption(fd, c.SOL_SOCKET, c.SO_RCVBUF, out receiveBytes);
-        return errno.Value == 0 ? GetSocketOption(fd, c.SOL_SOCKET, c.SO_SNDBUF, out sendBytes) : errno;
+        var errno = GetOption(handle, c.SOL_SOCKET, c.SO_RCVBUF, out receiveBytes);
+        return errno.Value == 0 ? GetOption(handle, c.SOL_SOCKET, c.SO_SNDBUF, out sendBytes) : errno;
     }
 }

@@ -11,6 +11,9 @@ internal enum OsFamily
 
     /// <summary>FreeBSD 12 or later, x86-64 or arm64.</summary>
     FreeBSD,
+
+    /// <summary>Windows (Winsock 2), x86-64 or arm64: sockets only, for the AFD poller.</summary>
+    Windows,
 }
 
 /// <summary>
@@ -161,6 +164,26 @@ internal sealed record OsConstants
         MSG_NOSIGNAL = 0x20000, SOMAXCONN = 128, O_NONBLOCK = 0x4, RLIMIT_NOFILE = 8,
     };
 
+    /// <summary>
+    /// Windows: the errno fields hold the Winsock error each meaning comes back as (winerror.h WSAE*; Winsock has no
+    /// EPIPE, so EPIPE is WSAESHUTDOWN, a send after shutdown; ENOMEM is WSA_NOT_ENOUGH_MEMORY). No fcntl, rlimits or
+    /// splice: those fields stay 0.
+    /// </summary>
+    public static readonly OsConstants Windows = new()
+    {
+        Os = OsFamily.Windows,
+        EPERM = 10013, ENOENT = 2, EINTR = 10004, EBADF = 10038, ENOMEM = 8, EACCES = 10013, EEXIST = 183,
+        EINVAL = 10022, ENFILE = 10024, EMFILE = 10024, EPIPE = 10058,
+        EAGAIN = 10035, EINPROGRESS = 10036, EAFNOSUPPORT = 10047, EADDRINUSE = 10048, EADDRNOTAVAIL = 10049,
+        ENETUNREACH = 10051, ECONNABORTED = 10053, ECONNRESET = 10054, ENOBUFS = 10055, ENOTCONN = 10057,
+        ETIMEDOUT = 10060, ECONNREFUSED = 10061, EHOSTUNREACH = 10065, EPROTO = 10041,
+        AF_INET6 = 23, SOCK_NONBLOCK = 0, SOCK_CLOEXEC = 0,
+        SOL_SOCKET = 0xffff, SO_REUSEADDR = 0x4, SO_REUSEPORT = 0, SO_ERROR = 0x1007, SO_LINGER = 0x80,
+        SO_SNDBUF = 0x1001, SO_RCVBUF = 0x1002, SO_OOBINLINE = 0x100, SO_NOSIGPIPE = 0, IPV6_V6ONLY = 27,
+        MSG_NOSIGNAL = 0, SOMAXCONN = 0x7fffffff, O_NONBLOCK = 0, RLIMIT_NOFILE = 0,
+        SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2, F_SETFD = 0, F_GETFL = 0, F_SETFL = 0, FD_CLOEXEC = 0,
+    };
+
     /// <summary>The table of the OS this process runs on.</summary>
     public static readonly OsConstants Current = Detect();
 
@@ -181,7 +204,12 @@ internal sealed record OsConstants
             return FreeBSD;
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            return Windows;
+        }
+
         throw new PlatformNotSupportedException(
-            $"EchoServer.Reactor supports Linux, macOS and FreeBSD, not {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
+            $"EchoServer.Reactor supports Linux, macOS, FreeBSD and Windows, not {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
     }
 }

@@ -125,7 +125,7 @@ internal unsafe struct SockAddr
         return null;
     }
 
-    private static bool IsBsd(OsConstants c) => c.Os != OsFamily.Linux;
+    private static bool IsBsd(OsConstants c) => c.Os is OsFamily.MacOS or OsFamily.FreeBSD;
 
     /// <summary>
     /// The first two bytes of any sockaddr (IP or unix) as one ushort: Linux, a 16-bit sa_family_t; BSD,

@@ -33,6 +33,11 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// <exception cref="SyscallException">The connect failed at once (not EINPROGRESS).</exception>
     public static StreamSocket Connect(IPEndPoint endPoint)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            return WinsockStreams.Connect(endPoint);
+        }
+
         var fd = IpSocket.Open(endPoint, OsConstants.Current.SOCK_STREAM, out var addr, out var length);
         var errno = Libc.Connect(fd, addr, length);
         if (errno.Value != 0 && !errno.IsInProgress && !errno.IsInterrupted)
@@ -55,24 +60,26 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// <summary>Reads into <paramref name="buffer"/>.</summary>
     /// <returns>Bytes read; 0 when the peer has finished sending; -1 with <paramref name="errno"/> set.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the caller's read path: docs/design.md, "The loop's hot path"
-    public int Read(Span<byte> buffer, out Errno errno) => Libc.Read(Source.Fd, buffer, out errno);
+    public int Read(Span<byte> buffer, out Errno errno) =>
+        OperatingSystem.IsWindows() ? WinsockStreams.Read(Source.Handle, buffer, out errno) : Libc.Read(Source.Fd, buffer, out errno);
 
     /// <summary>Writes from <paramref name="buffer"/>; a gone peer gives EPIPE, never SIGPIPE.</summary>
     /// <returns>Bytes the kernel took (possibly fewer than offered); -1 with <paramref name="errno"/> set.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Write(ReadOnlySpan<byte> buffer, out Errno errno) => Libc.Send(Source.Fd, buffer, out errno);
+    public int Write(ReadOnlySpan<byte> buffer, out Errno errno) =>
+        OperatingSystem.IsWindows() ? WinsockStreams.Write(Source.Handle, buffer, out errno) : Libc.Send(Source.Fd, buffer, out errno);
 
     /// <summary>shutdown(SHUT_WR): sends FIN after the queued bytes; reading stays possible.</summary>
-    public Errno ShutdownWrite() => Libc.Shutdown(Source.Fd, OsConstants.Current.SHUT_WR);
+    public Errno ShutdownWrite() => SocketCalls.Shutdown(Source.Handle, OsConstants.Current.SHUT_WR);
 
     /// <summary>Sets TCP_NODELAY (no Nagle delay for small writes); on a unix socket it fails harmlessly (EOPNOTSUPP).</summary>
-    public Errno SetNoDelay(bool on) => Libc.SetSocketOption(Source.Fd, OsConstants.Current.IPPROTO_TCP, OsConstants.Current.TCP_NODELAY, on ? 1 : 0);
+    public Errno SetNoDelay(bool on) => SocketCalls.SetOption(Source.Handle, OsConstants.Current.IPPROTO_TCP, OsConstants.Current.TCP_NODELAY, on ? 1 : 0);
 
     /// <summary>
     /// Sets SO_OOBINLINE: an urgent byte (MSG_OOB) stays in its place in the stream. A socket accepted from a TCP
     /// listener inherits it from <see cref="TcpListener.SetOobInline"/>; one accepted from a unix listener does not.
     /// </summary>
-    public Errno SetOobInline(bool on) => Libc.SetSocketOption(Source.Fd, OsConstants.Current.SOL_SOCKET, OsConstants.Current.SO_OOBINLINE, on ? 1 : 0);
+    public Errno SetOobInline(bool on) => SocketCalls.SetOption(Source.Handle, OsConstants.Current.SOL_SOCKET, OsConstants.Current.SO_OOBINLINE, on ? 1 : 0);
 
     /// <summary>
     /// Turns on TCP keepalive: after <paramref name="idle"/> with nothing received, the kernel sends a probe every
@@ -83,11 +90,13 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// On a unix socket it fails (EOPNOTSUPP or ENOPROTOOPT).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A time or the count is outside the range every OS takes.</exception>
+    /// <exception cref="PlatformNotSupportedException">On Windows.</exception>
     public Errno SetKeepAlive(TimeSpan idle, TimeSpan interval, int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, TcpOptionConstants.MaxKeepAliveCount);
-        return Libc.SetKeepAlive(Source.Fd, WholeSeconds(idle), WholeSeconds(interval), count);
+        ThrowIfWindows();
+        return SocketCalls.SetKeepAlive(Source.Handle, WholeSeconds(idle), WholeSeconds(interval), count);
     }
 
     /// <summary>
@@ -98,10 +107,12 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// <see cref="TimeSpan.Zero"/> restores the OS's own rule (Linux: about 15 minutes of retransmissions, net.ipv4.tcp_retries2).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="PlatformNotSupportedException">On Windows.</exception>
     public Errno SetUnacknowledgedTimeout(TimeSpan timeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        return Libc.SetUnacknowledgedTimeout(Source.Fd, (long)Math.Ceiling(timeout.TotalMilliseconds));
+        ThrowIfWindows();
+        return SocketCalls.SetUnacknowledgedTimeout(Source.Handle, (long)Math.Ceiling(timeout.TotalMilliseconds));
     }
 
     /// <summary>
@@ -114,35 +125,44 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     {
         ArgumentOutOfRangeException.ThrowIfNegative(receiveBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(sendBytes);
-        return Libc.SetBufferSizes(Source.Fd, receiveBytes, sendBytes);
+        return SocketCalls.SetBufferSizes(Source.Handle, receiveBytes, sendBytes);
     }
 
     /// <summary>SO_RCVBUF and SO_SNDBUF as the kernel reports them (on Linux, twice the size asked for).</summary>
-    public Errno GetBufferSizes(out int receiveBytes, out int sendBytes) => Libc.GetBufferSizes(Source.Fd, out receiveBytes, out sendBytes);
+    public Errno GetBufferSizes(out int receiveBytes, out int sendBytes) => SocketCalls.GetBufferSizes(Source.Handle, out receiveBytes, out sendBytes);
 
     /// <summary>Reads and clears the socket's pending error (SO_ERROR), e.g. after a non-blocking connect.</summary>
     public Errno TakeError()
     {
         var c = OsConstants.Current;
-        var errno = Libc.GetSocketOption(Source.Fd, c.SOL_SOCKET, c.SO_ERROR, out var value);
+        var errno = SocketCalls.GetOption(Source.Handle, c.SOL_SOCKET, c.SO_ERROR, out var value);
         return errno.Value != 0 ? errno : new Errno(value);
     }
 
     /// <summary>Makes the next close(2) send RST instead of FIN (SO_LINGER with a zero timeout).</summary>
-    public Errno SetResetOnClose() => Libc.SetLingerZero(Source.Fd);
+    public Errno SetResetOnClose() => SocketCalls.SetLingerZero(Source.Handle);
 
     /// <summary>The remote address, or null if the socket is not connected (or not IP).</summary>
-    public IPEndPoint? RemoteEndPoint => Libc.GetPeerName(Source.Fd, out var addr).Value == 0 ? addr.Decode() : null;
+    public IPEndPoint? RemoteEndPoint => SocketCalls.RemoteEndPoint(Source.Handle);
 
     /// <summary>The local address, or null on error (or not IP).</summary>
-    public IPEndPoint? LocalEndPoint => Libc.GetSockName(Source.Fd, out var addr).Value == 0 ? addr.Decode() : null;
+    public IPEndPoint? LocalEndPoint => SocketCalls.LocalEndPoint(Source.Handle);
 
     /// <summary>Closes the socket (a default value holds none). Deregister it from its loop first; dispose one copy only.</summary>
     public void Dispose()
     {
         if (Source.IsValid)
         {
-            _ = Libc.Close(Source.Fd);
+            _ = SocketCalls.Close(Source.Handle);
+        }
+    }
+
+    // The keepalive and unacknowledged-data options have Unix numbers only (TcpOptionConstants); Windows's differ and are not run here.
+    private static void ThrowIfWindows()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("TCP keepalive and unacknowledged-data options are set on Unix only");
         }
     }
 

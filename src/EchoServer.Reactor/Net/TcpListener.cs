@@ -11,16 +11,16 @@ namespace EchoServer.Reactor.Net;
 /// </summary>
 public sealed class TcpListener : IStreamListener
 {
-    private int _fd;
+    private nint _handle;
 
-    private TcpListener(int fd, IPEndPoint localEndPoint)
+    private TcpListener(nint handle, IPEndPoint localEndPoint)
     {
-        _fd = fd;
+        _handle = handle;
         LocalEndPoint = localEndPoint;
     }
 
     /// <inheritdoc/>
-    public Source Source => Source.FromFd(_fd);
+    public Source Source => new(_handle);
 
     /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -32,6 +32,12 @@ public sealed class TcpListener : IStreamListener
     /// <exception cref="SyscallException">socket, setsockopt, bind or listen failed; <see cref="SyscallException.Errno"/> says why.</exception>
     public static TcpListener Bind(IPEndPoint endPoint, int backlog = -1, bool reusePort = false)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            var socket = WinsockStreams.Listen(endPoint, backlog, reusePort, out var local);
+            return new TcpListener(socket, local);
+        }
+
         var c = OsConstants.Current;
         var fd = IpSocket.Open(endPoint, c.SOCK_STREAM, out var addr, out var length);
         try
@@ -74,7 +80,7 @@ public sealed class TcpListener : IStreamListener
     public Errno SetOobInline(bool on)
     {
         var c = OsConstants.Current;
-        return Libc.SetSocketOption(_fd, c.SOL_SOCKET, c.SO_OOBINLINE, on ? 1 : 0);
+        return SocketCalls.SetOption(_handle, c.SOL_SOCKET, c.SO_OOBINLINE, on ? 1 : 0);
     }
 
     /// <summary>
@@ -88,12 +94,13 @@ public sealed class TcpListener : IStreamListener
     {
         ArgumentOutOfRangeException.ThrowIfNegative(receiveBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(sendBytes);
-        return Libc.SetBufferSizes(_fd, receiveBytes, sendBytes);
+        return SocketCalls.SetBufferSizes(_handle, receiveBytes, sendBytes);
     }
 
     /// <inheritdoc/>
-    public bool TryAccept(out StreamSocket socket, out Errno errno) => StreamSocket.Accept(_fd, out socket, out errno);
+    public bool TryAccept(out StreamSocket socket, out Errno errno) =>
+        OperatingSystem.IsWindows() ? WinsockStreams.Accept(_handle, out socket, out errno) : StreamSocket.Accept((int)_handle, out socket, out errno);
 
     /// <summary>Closes the listening socket.</summary>
-    public void Dispose() => Libc.CloseOnce(ref _fd);
+    public void Dispose() => SocketCalls.CloseOnce(ref _handle);
 }

@@ -2,13 +2,14 @@ namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
 /// An OS readiness queue, edge-triggered by default: epoll on Linux, kqueue on macOS/FreeBSD (and, for testing, on Linux
-/// over libkqueue: <see cref="PollerFactory.UseLibkqueue"/>).
+/// over libkqueue: <see cref="PollerFactory.UseLibkqueue"/>), AFD polling on Windows.
 /// </summary>
 /// <remarks>
 /// <para>The contract (after mio's <c>Poll</c>):</para>
 /// <list type="bullet">
 /// <item>Edge-triggered: after a readiness event the owner must read (or write, or accept) until the
-/// call returns EAGAIN. Until then there is no guarantee of another event.</item>
+/// call returns EAGAIN. Until then there is no guarantee of another event. (On Windows the poller learns of that
+/// EAGAIN from the socket layer: docs/design.md, "The Windows backend".)</item>
 /// <item>Level-triggered, where the interest includes <see cref="Interest.LevelTriggered"/> (opt-in, per
 /// registration): every wait reports the fd while the condition holds, so the owner may stop after one
 /// operation and is told again. It must therefore drop interest it cannot act on (Writable with nothing
@@ -31,7 +32,7 @@ namespace EchoServer.Reactor.Pollers;
 /// </remarks>
 public interface IPoller : IDisposable
 {
-    /// <summary>The backend's name: "epoll" or "kqueue".</summary>
+    /// <summary>The backend's name: "epoll", "kqueue" or "afd".</summary>
     string Name { get; }
 
     /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="source"/> with <paramref name="token"/>.</summary>

@@ -7,20 +7,21 @@ public static class PollerFactory
     /// <param name="kind">The backend asked for.</param>
     /// <returns>
     /// True for <see cref="PollerKind.Epoll"/> on Linux, <see cref="PollerKind.Kqueue"/> on macOS and FreeBSD
-    /// (and on Linux after <see cref="UseLibkqueue"/>), and <see cref="PollerKind.Auto"/> wherever
-    /// one of them exists; false otherwise.
+    /// (and on Linux after <see cref="UseLibkqueue"/>), <see cref="PollerKind.Afd"/> on Windows, and
+    /// <see cref="PollerKind.Auto"/> wherever one of them exists; false otherwise.
     /// </returns>
     public static bool IsSupported(PollerKind kind) => kind switch
     {
-        PollerKind.Auto => HasEpoll || HasKqueue,
+        PollerKind.Auto => HasEpoll || HasKqueue || HasAfd,
         PollerKind.Epoll => HasEpoll,
         PollerKind.Kqueue => HasKqueue,
+        PollerKind.Afd => HasAfd,
         _ => false,
     };
 
     /// <summary>Resolves <see cref="PollerKind.Auto"/> to the running OS's backend; other kinds are returned as given.</summary>
     /// <param name="kind">The backend asked for.</param>
-    /// <returns><see cref="PollerKind.Epoll"/> or <see cref="PollerKind.Kqueue"/>.</returns>
+    /// <returns><see cref="PollerKind.Epoll"/>, <see cref="PollerKind.Kqueue"/> or <see cref="PollerKind.Afd"/>.</returns>
     /// <exception cref="PlatformNotSupportedException">Auto on an OS with neither backend.</exception>
     public static PollerKind Resolve(PollerKind kind)
     {
@@ -39,27 +40,39 @@ public static class PollerFactory
             return PollerKind.Kqueue;
         }
 
-        throw new PlatformNotSupportedException($"no poller backend is available on {OsName} (epoll needs Linux, kqueue macOS or FreeBSD)");
+        if (HasAfd)
+        {
+            return PollerKind.Afd;
+        }
+
+        throw new PlatformNotSupportedException($"no poller backend is available on {OsName} (epoll needs Linux, kqueue macOS or FreeBSD, afd Windows)");
     }
 
     /// <summary>Creates the poller for <paramref name="kind"/>.</summary>
-    /// <param name="kind">The backend; <see cref="PollerKind.Auto"/> picks epoll on Linux and kqueue on macOS/FreeBSD.</param>
+    /// <param name="kind">The backend; <see cref="PollerKind.Auto"/> picks epoll on Linux, kqueue on macOS/FreeBSD, afd on Windows.</param>
     /// <returns>A new poller, owned by the caller.</returns>
     /// <exception cref="PlatformNotSupportedException">
     /// The OS lacks that backend, e.g. "kqueue is not available on Linux (available: epoll)".
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not a defined value.</exception>
     /// <exception cref="SyscallException">The kernel refused to create the queue (EMFILE, ENOMEM).</exception>
-    public static IPoller Create(PollerKind kind) => ResolveSupported(kind) == PollerKind.Epoll ? new EpollPoller() : new KqueuePoller();
+    public static IPoller Create(PollerKind kind) => ResolveSupported(kind) switch
+    {
+        PollerKind.Epoll => new EpollPoller(),
+        PollerKind.Afd => new AfdPoller(),
+        _ => new KqueuePoller(),
+    };
 
     /// <summary>
     /// Creates the poller for <paramref name="kind"/> and hands it to <paramref name="consumer"/> as a struct type
     /// argument: the one place where the backend is chosen for code compiled per backend (the event loop).
     /// </summary>
-    internal static TResult Create<TResult>(PollerKind kind, IBackendConsumer<TResult> consumer) =>
-        ResolveSupported(kind) == PollerKind.Epoll
-            ? consumer.Use(new EpollBackend(new EpollPoller()))
-            : consumer.Use(new KqueueBackend(new KqueuePoller()));
+    internal static TResult Create<TResult>(PollerKind kind, IBackendConsumer<TResult> consumer) => ResolveSupported(kind) switch
+    {
+        PollerKind.Epoll => consumer.Use(new EpollBackend(new EpollPoller())),
+        PollerKind.Afd => consumer.Use(new AfdBackend(new AfdPoller())),
+        _ => consumer.Use(new KqueueBackend(new KqueuePoller())),
+    };
 
     private static PollerKind ResolveSupported(PollerKind kind)
     {
@@ -101,19 +114,28 @@ public static class PollerFactory
 
     private static bool HasKqueue => KqueuePoller.CurrentAbi is not null;
 
-    private static string Available => (HasEpoll, HasKqueue) switch
+    private static bool HasAfd => OperatingSystem.IsWindows();
+
+    private static string Available
     {
-        (true, true) => "epoll, kqueue",
-        (true, false) => "epoll",
-        (false, true) => "kqueue",
-        _ => "none",
-    };
+        get
+        {
+            var names = new[] { (HasEpoll, "epoll"), (HasKqueue, "kqueue"), (HasAfd, "afd") }.Where(b => b.Item1).Select(b => b.Item2).ToList();
+            return names.Count == 0 ? "none" : string.Join(", ", names);
+        }
+    }
 
     private static string OsName =>
         OperatingSystem.IsLinux() ? "Linux"
         : OperatingSystem.IsMacOS() ? "macOS"
         : OperatingSystem.IsFreeBSD() ? "FreeBSD"
+        : OperatingSystem.IsWindows() ? "Windows"
         : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 
-    private static string NameOf(PollerKind kind) => kind == PollerKind.Epoll ? "epoll" : "kqueue";
+    private static string NameOf(PollerKind kind) => kind switch
+    {
+        PollerKind.Epoll => "epoll",
+        PollerKind.Afd => "afd",
+        _ => "kqueue",
+    };
 }

@@ -30,7 +30,7 @@ public enum Readiness : byte
     /// <summary>
     /// TCP urgent data is pending, or may be: a read can then stop short at the urgent mark with more queued
     /// behind it, so a short read does not prove the receive queue empty. Comes with <see cref="Readable"/>.
-    /// epoll reports it exactly (EPOLLPRI); kqueue cannot tell and reports it with every read event.
+    /// epoll reports it exactly (EPOLLPRI); kqueue and AFD (Windows) cannot tell and report it with every read event.
     /// </summary>
     Priority = 32,
 }

@@ -50,6 +50,24 @@ internal readonly struct KqueueBackend(KqueuePoller poller) : IPoller
     public void Dispose() => poller.Dispose();
 }
 
+/// <summary>AFD polling (Windows) as a type argument: every call goes straight to the sealed <see cref="AfdPoller"/>.</summary>
+internal readonly struct AfdBackend(AfdPoller poller) : IPoller
+{
+    public string Name => poller.Name;
+
+    public void Register(Source source, Token token, Interest interest) => poller.Register(source, token, interest);
+
+    public void Reregister(Source source, Token token, Interest interest) => poller.Reregister(source, token, interest);
+
+    public void Deregister(Source source) => poller.Deregister(source);
+
+    public int Wait(Span<PollEvent> events, int timeoutMs) => poller.Wait(events, timeoutMs);
+
+    public IWaker CreateWaker(Token token) => poller.CreateWaker(token);
+
+    public void Dispose() => poller.Dispose();
+}
+
 /// <summary>Any other <see cref="IPoller"/> (one a user wrote, a test's fake) as a type argument, called through the interface.</summary>
 internal readonly struct InterfaceBackend(IPoller poller) : IPoller
 {

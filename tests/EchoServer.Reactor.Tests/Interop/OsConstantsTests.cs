@@ -92,6 +92,73 @@ public class OsConstantsTests
 
     // <sys/event.h>: macOS apple/mod.rs, FreeBSD freebsdlike/freebsd/mod.rs (struct size: apple/mod.rs
     // and freebsd12/mod.rs struct kevent); libkqueue its include/sys/event.h.in (and ../shared/vendor/README.md).
+    // Windows: winerror.h (WSAE* for the errno meanings; EPIPE = WSAESHUTDOWN, ENOMEM = WSA_NOT_ENOUGH_MEMORY,
+    // EEXIST = ERROR_ALREADY_EXISTS, ENOENT = ERROR_FILE_NOT_FOUND), winsock2.h and ws2def.h; 0 where Windows has no such thing.
+    private static readonly Dictionary<string, long> ExpectedWindows = new()
+    {
+        ["EPERM"] = 10013,
+        ["ENOENT"] = 2,
+        ["EINTR"] = 10004,
+        ["EBADF"] = 10038,
+        ["ENOMEM"] = 8,
+        ["EACCES"] = 10013,
+        ["EEXIST"] = 183,
+        ["EINVAL"] = 10022,
+        ["ENFILE"] = 10024,
+        ["EMFILE"] = 10024,
+        ["EPIPE"] = 10058,
+        ["EAGAIN"] = 10035,
+        ["EINPROGRESS"] = 10036,
+        ["EAFNOSUPPORT"] = 10047,
+        ["EADDRINUSE"] = 10048,
+        ["EADDRNOTAVAIL"] = 10049,
+        ["ENETUNREACH"] = 10051,
+        ["ECONNABORTED"] = 10053,
+        ["ECONNRESET"] = 10054,
+        ["ENOBUFS"] = 10055,
+        ["ENOTCONN"] = 10057,
+        ["ETIMEDOUT"] = 10060,
+        ["ECONNREFUSED"] = 10061,
+        ["EHOSTUNREACH"] = 10065,
+        ["EPROTO"] = 10041,
+        ["AF_INET"] = 2,
+        ["AF_INET6"] = 23,
+        ["SOCK_STREAM"] = 1,
+        ["SOCK_DGRAM"] = 2,
+        ["SOCK_NONBLOCK"] = 0,
+        ["SOCK_CLOEXEC"] = 0,
+        ["SOL_SOCKET"] = 0xffff,
+        ["SO_REUSEADDR"] = 4,
+        ["SO_REUSEPORT"] = 0,
+        ["SO_ERROR"] = 0x1007,
+        ["SO_LINGER"] = 128,
+        ["SO_SNDBUF"] = 0x1001,
+        ["SO_RCVBUF"] = 0x1002,
+        ["SO_OOBINLINE"] = 0x100,
+        ["SO_NOSIGPIPE"] = 0,
+        ["IPPROTO_TCP"] = 6,
+        ["TCP_NODELAY"] = 1,
+        ["IPPROTO_IPV6"] = 41,
+        ["IPV6_V6ONLY"] = 27,
+        ["MSG_NOSIGNAL"] = 0,
+        ["SHUT_RD"] = 0,
+        ["SHUT_WR"] = 1,
+        ["SHUT_RDWR"] = 2,
+        ["SOMAXCONN"] = 0x7fffffff,
+        ["F_SETFD"] = 0,
+        ["F_GETFL"] = 0,
+        ["F_SETFL"] = 0,
+        ["FD_CLOEXEC"] = 0,
+        ["O_NONBLOCK"] = 0,
+        ["RLIMIT_NOFILE"] = 0,
+        ["O_CLOEXEC"] = 0,
+        ["SPLICE_F_MOVE"] = 0,
+        ["SPLICE_F_NONBLOCK"] = 0,
+        ["F_SETPIPE_SZ"] = 0,
+        ["F_GETPIPE_SZ"] = 0,
+        ["HasSplice"] = 0,
+    };
+
     private static readonly Dictionary<string, (long MacOS, long FreeBSD, long Libkqueue)> ExpectedKqueue = new()
     {
         ["KEventSize"] = (32, 64, 32),
@@ -150,6 +217,11 @@ public class OsConstantsTests
             rows.Add(nameof(OsFamily.FreeBSD), name, v.FreeBSD);
         }
 
+        foreach (var (name, v) in ExpectedWindows)
+        {
+            rows.Add(nameof(OsFamily.Windows), name, v);
+        }
+
         return rows;
     }
 
@@ -175,6 +247,7 @@ public class OsConstantsTests
         {
             OsFamily.Linux => OsConstants.Linux,
             OsFamily.MacOS => OsConstants.MacOS,
+            OsFamily.Windows => OsConstants.Windows,
             _ => OsConstants.FreeBSD,
         };
 
@@ -205,6 +278,7 @@ public class OsConstantsTests
     [InlineData(nameof(OsFamily.Linux))]
     [InlineData(nameof(OsFamily.MacOS))]
     [InlineData(nameof(OsFamily.FreeBSD))]
+    [InlineData(nameof(OsFamily.Windows))]
     public void Each_table_names_its_own_os(string osName)
     {
         var os = Enum.Parse<OsFamily>(osName);
@@ -212,6 +286,7 @@ public class OsConstantsTests
         {
             OsFamily.Linux => OsConstants.Linux,
             OsFamily.MacOS => OsConstants.MacOS,
+            OsFamily.Windows => OsConstants.Windows,
             _ => OsConstants.FreeBSD,
         };
 
@@ -223,6 +298,7 @@ public class OsConstantsTests
     public void Every_field_of_the_table_has_an_expected_value()
     {
         FieldNames(typeof(OsConstants)).Should().BeEquivalentTo(Expected.Keys);
+        FieldNames(typeof(OsConstants)).Should().BeEquivalentTo(ExpectedWindows.Keys);
         FieldNames(typeof(KqueueConstants)).Should().BeEquivalentTo(ExpectedKqueue.Keys);
         FieldNames(typeof(TcpOptionConstants)).Should().BeEquivalentTo(ExpectedTcp.Keys);
     }
@@ -240,9 +316,10 @@ public class OsConstantsTests
             OperatingSystem.IsLinux() ? OsConstants.Linux
             : OperatingSystem.IsMacOS() ? OsConstants.MacOS
             : OperatingSystem.IsFreeBSD() ? OsConstants.FreeBSD
+            : OperatingSystem.IsWindows() ? OsConstants.Windows
             : null;
 
-        expected.Should().NotBeNull("the tests run only on Linux, macOS or FreeBSD");
+        expected.Should().NotBeNull("the tests run only on Linux, macOS, FreeBSD or Windows");
         OsConstants.Current.Should().BeSameAs(expected);
     }
 

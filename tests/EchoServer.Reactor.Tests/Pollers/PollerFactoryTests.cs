@@ -14,26 +14,25 @@ public class PollerFactoryTests
 
     private static bool IsBsd => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
+    private static PollerKind OsBackend =>
+        OperatingSystem.IsLinux() ? PollerKind.Epoll : OperatingSystem.IsWindows() ? PollerKind.Afd : PollerKind.Kqueue;
+
+    private static string OsBackendName => OsBackend.ToString().ToLowerInvariant();
+
     [Fact]
     public void Auto_picks_the_backend_of_the_os()
     {
         using var poller = PollerFactory.Create(PollerKind.Auto);
-        if (OperatingSystem.IsLinux())
-        {
-            poller.Name.Should().Be("epoll");
-        }
-        else
-        {
-            poller.Name.Should().Be("kqueue");
-        }
+        poller.Name.Should().Be(OsBackendName);
     }
 
     [Fact]
     public void Resolve_maps_auto_to_the_os_backend_and_keeps_explicit_kinds()
     {
-        PollerFactory.Resolve(PollerKind.Auto).Should().Be(OperatingSystem.IsLinux() ? PollerKind.Epoll : PollerKind.Kqueue);
+        PollerFactory.Resolve(PollerKind.Auto).Should().Be(OsBackend);
         PollerFactory.Resolve(PollerKind.Epoll).Should().Be(PollerKind.Epoll);
         PollerFactory.Resolve(PollerKind.Kqueue).Should().Be(PollerKind.Kqueue);
+        PollerFactory.Resolve(PollerKind.Afd).Should().Be(PollerKind.Afd);
     }
 
     [Fact]
@@ -41,6 +40,7 @@ public class PollerFactoryTests
     {
         PollerFactory.IsSupported(PollerKind.Auto).Should().BeTrue();
         PollerFactory.IsSupported(PollerKind.Epoll).Should().Be(OperatingSystem.IsLinux());
+        PollerFactory.IsSupported(PollerKind.Afd).Should().Be(OperatingSystem.IsWindows());
         PollerFactory.IsSupported((PollerKind)42).Should().BeFalse();
         if (IsBsd)
         {
@@ -69,9 +69,20 @@ public class PollerFactoryTests
     [Fact]
     public void Asking_for_the_explicit_os_backend_creates_it()
     {
-        var kind = OperatingSystem.IsLinux() ? PollerKind.Epoll : PollerKind.Kqueue;
-        using var poller = PollerFactory.Create(kind);
-        poller.Name.Should().Be(OperatingSystem.IsLinux() ? "epoll" : "kqueue");
+        using var poller = PollerFactory.Create(OsBackend);
+        poller.Name.Should().Be(OsBackendName);
+    }
+
+    [Fact]
+    public void Afd_off_Windows_is_a_one_line_platform_error_and_refuses_to_start_when_constructed_directly()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "AFD polling is the Windows backend");
+        var act = () => PollerFactory.Create(PollerKind.Afd);
+        act.Should().Throw<PlatformNotSupportedException>().WithMessage("afd is not available on * (available: *)")
+            .Which.Message.Should().NotContain("\n");
+
+        Action direct = () => new AfdPoller().Dispose();
+        direct.Should().Throw<PlatformNotSupportedException>();
     }
 
     [Fact]

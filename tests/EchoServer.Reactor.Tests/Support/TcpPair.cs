@@ -156,9 +156,15 @@ internal static class Loopback
         }
     }
 
-    /// <summary>How many fds this process has open (/proc/self/fd on Linux, /dev/fd on the BSDs and macOS).</summary>
+    /// <summary>How many fds this process has open (/proc/self/fd on Linux, /dev/fd on the BSDs and macOS; handles on Windows).</summary>
     public static int OpenFdCount()
     {
+        if (OperatingSystem.IsWindows())
+        {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            return self.HandleCount;
+        }
+
         var dir = Directory.Exists("/proc/self/fd") ? "/proc/self/fd" : "/dev/fd";
         return Directory.GetFileSystemEntries(dir).Length;
     }
