@@ -32,11 +32,20 @@ internal static class WineHost
     /// Runs <paramref name="program"/> under Wine with <paramref name="args"/> and waits up to <paramref name="timeout"/>
     /// for it to exit (Wine's own diagnostics off). Wine's server process ends by itself once its last program has.
     /// </summary>
-    public static Task<ServerProcess> RunToExitAsync(string repoRoot, string program, IEnumerable<string> args, TimeSpan timeout)
+    public static Task<ServerProcess> RunToExitAsync(string repoRoot, string program, IEnumerable<string> args, TimeSpan timeout) =>
+        ServerProcess.RunToExitAsync(Binary, [program, .. args], Environment(repoRoot), timeout);
+
+    /// <summary>
+    /// Starts the server <paramref name="program"/> under Wine and waits until it logs that it listens. Its PID is the
+    /// Wine process's (the loader runs the program in the process it started in), so signals sent to it reach the program.
+    /// </summary>
+    public static Task<ServerProcess> StartServerAsync(string repoRoot, string program, IEnumerable<string> args) =>
+        ServerProcess.StartAsync(Binary, [program, .. args], Environment(repoRoot));
+
+    private static Dictionary<string, string> Environment(string repoRoot)
     {
         var prefix = Path.Combine(repoRoot, "obj", "wine", "prefix");
         Directory.CreateDirectory(prefix);
-        var environment = new Dictionary<string, string> { ["WINEPREFIX"] = prefix, ["WINEDEBUG"] = "-all" };
-        return ServerProcess.RunToExitAsync(Binary, [program, .. args], environment, timeout);
+        return new Dictionary<string, string> { ["WINEPREFIX"] = prefix, ["WINEDEBUG"] = "-all" };
     }
 }

@@ -50,7 +50,7 @@ public sealed class DescriptorHeadroom
     public int Ceiling => _ceiling;
 
     /// <summary>True if <paramref name="source"/>, just returned by accept(2) or open(2), lies in the headroom.</summary>
-    public bool IsInHeadroom(Source source) => source.Fd >= _ceiling;
+    public bool IsInHeadroom(Source source) => _ceiling != int.MaxValue && source.Fd >= _ceiling;
 
     /// <summary>
     /// Re-reads the limit (it may have been raised with prlimit) and opens and closes one descriptor to
@@ -60,6 +60,11 @@ public sealed class DescriptorHeadroom
     public bool HasRoom()
     {
         ReadLimit();
+        if (_ceiling == int.MaxValue)
+        {
+            return true; // no limit (Windows, or RLIM_INFINITY): no descriptor can land in a headroom
+        }
+
         var c = OsConstants.Current;
         var probe = Libc.Socket(c.AF_INET, c.SOCK_DGRAM, out _);
         if (probe < 0)

@@ -2,7 +2,10 @@ using EchoServer.Reactor.Interop;
 
 namespace EchoServer.Reactor.Net;
 
-/// <summary>The process's limit on open descriptors (RLIMIT_NOFILE), which caps how many sockets it can hold.</summary>
+/// <summary>
+/// The process's limit on open descriptors (RLIMIT_NOFILE), which caps how many sockets it can hold. Windows has no
+/// such limit (a socket is a handle, not a slot in a descriptor table): there it reads as unlimited and is never raised.
+/// </summary>
 public static class OpenFileLimit
 {
     // OPEN_MAX in macOS <sys/syslimits.h>: the soft limit macOS accepts where the hard one is RLIM_INFINITY.
@@ -10,7 +13,8 @@ public static class OpenFileLimit
 
     /// <summary>The soft limit now: one more than the highest descriptor number the process may use (int.MaxValue if unlimited).</summary>
     /// <remarks>getrlimit cannot fail for RLIMIT_NOFILE; if it did, no limit is assumed.</remarks>
-    public static int Current => Libc.GetOpenFileLimits(out var limits).Value == 0 ? Libc.ClampToInt(limits.Current) : int.MaxValue;
+    public static int Current => OperatingSystem.IsWindows() ? int.MaxValue
+        : Libc.GetOpenFileLimits(out var limits).Value == 0 ? Libc.ClampToInt(limits.Current) : int.MaxValue;
 
     /// <summary>
     /// Raises the soft limit to the hard limit, as a server that holds one descriptor per client should.
@@ -26,7 +30,7 @@ public static class OpenFileLimit
     public static bool TryRaiseToHardLimit(out int before, out int after)
     {
         after = before = Current;
-        if (Libc.GetOpenFileLimits(out var limits).Value != 0 || limits.Current >= limits.Maximum)
+        if (OperatingSystem.IsWindows() || Libc.GetOpenFileLimits(out var limits).Value != 0 || limits.Current >= limits.Maximum)
         {
             return false;
         }

@@ -16,7 +16,8 @@ internal static partial class Entry
             + "nothing that long while owed bytes; TCP_RXT_CONNDROPTIME on macOS; TCP_MAXUNACKTIME on FreeBSD 14+). A vanished "
             + "client is closed idle + count x interval after its last packet (plus timer slack): 2m by default. On by default, unlike nginx, HAProxy and systemd "
             + "(which then use the kernel's 2h11m), as this server has no other timeout. Parts left out take the default's; whole "
-            + "seconds; not for unix sockets; off = the kernel's rules [default: 1m:15s:4]",
+            + "seconds; not for unix sockets; not applied on Windows (its option numbers "
+            + "are not checked there); off = the kernel's rules [default: 1m:15s:4]",
         HelpName = "idle[:interval[:count]]|off",
         CustomParser = ParseKeepAlive,
     };

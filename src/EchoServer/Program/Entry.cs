@@ -16,16 +16,17 @@ internal static partial class Entry
     private static readonly Option<string[]> BindOption = new("--bind", "-b")
     {
         Description = "Address and port to listen on: 127.0.0.1:9000, [::1]:9000, 0.0.0.0:9000 (port 0 picks a free port), "
-            + "or a unix socket: unix:/path/to.sock. Give it more than once to listen on several addresses. "
-            + "[default: 127.0.0.1:9000, unless systemd passes sockets in (LISTEN_FDS)]",
+            + "or a unix socket: unix:/path/to.sock (not on Windows). Give it more than once to listen on several addresses. "
+            + "[default: 127.0.0.1:9000, unless systemd passes sockets in (LISTEN_FDS; not read on Windows)]",
         HelpName = "host:port|unix:path",
         Arity = ArgumentArity.OneOrMore,
     };
 
     private static readonly Option<PollerKind> PollerOption = new("--poller")
     {
-        Description = "Readiness backend: auto (epoll on Linux, kqueue on macOS/FreeBSD), epoll or kqueue",
-        HelpName = "auto|epoll|kqueue",
+        Description = "Readiness backend: auto (epoll on Linux, kqueue on macOS/FreeBSD, afd on Windows), epoll, kqueue or afd "
+            + "(Windows: afd.sys polls over an I/O completion port)",
+        HelpName = "auto|epoll|kqueue|afd",
         DefaultValueFactory = _ => PollerKind.Auto,
         CustomParser = ParsePoller,
     };
@@ -33,7 +34,8 @@ internal static partial class Entry
     private static readonly Option<int> ReactorsOption = new("--reactors")
     {
         Description = "Independent single-threaded event loops; each TCP address gets an SO_REUSEPORT listener per loop, while unix and "
-            + "inherited sockets (one kernel queue each) are spread over the loops one socket per loop; 'auto' = one per core",
+            + "inherited sockets (one kernel queue each) are spread over the loops one socket per loop; 'auto' = one per core. "
+            + "Windows: 1 only (no SO_REUSEPORT)",
         HelpName = "N|auto",
         DefaultValueFactory = _ => 1,
         CustomParser = ParseReactors,
@@ -42,7 +44,7 @@ internal static partial class Entry
     private static readonly Option<bool> UdpOption = new("--udp")
     {
         Description = "Also echo UDP datagrams on each TCP address and port. Off by default: UDP echo can be abused for "
-            + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
+            + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited. Not on Windows",
     };
 
     private static readonly Option<long?> MaxPendingOption = new("--max-pending-bytes")
@@ -78,7 +80,7 @@ internal static partial class Entry
 
     private static readonly Option<TimeSpan?> ShutdownTimeoutOption = new("--shutdown-timeout")
     {
-        Description = "On SIGTERM/SIGINT, how long busy connections may finish before they are closed [default: 5s]",
+        Description = "On SIGTERM/SIGINT (Ctrl+C; on Windows only Ctrl+C), how long busy connections may finish before they are closed [default: 5s]",
         HelpName = "duration",
         CustomParser = result => CommandLineRules.ParseDuration(result, allowZero: true),
     };
@@ -99,7 +101,7 @@ internal static partial class Entry
 
     public static int Main(string[] args)
     {
-        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue event loop.\n"
+        var root = new RootCommand("A TCP echo server (RFC 862) on a hand-rolled, edge-triggered epoll/kqueue/AFD event loop.\n"
             + "Every byte a client sends comes back in order; an urgent byte (MSG_OOB) comes back inline, in its place.\n\n"
             + EnvironmentHelp)
         {
@@ -129,7 +131,7 @@ internal static partial class Entry
     }
 
     private const string EnvironmentHelp = """
-        Environment (set by systemd; see docs/operations.md, "Running under systemd"):
+        Environment (set by systemd; see docs/operations.md, "Running under systemd"; not read on Windows):
           LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES  sockets passed in (socket activation): listening TCP or unix stream
                                                   sockets are served, UDP sockets echoed as with --udp; --bind is then optional
           NOTIFY_SOCKET                           readiness: READY=1 once listening, STOPPING=1 when the drain starts,
@@ -156,12 +158,25 @@ internal static partial class Entry
             return ExitCodes.Failure;
         }
 
+        var reactors = parse.GetValue(ReactorsOption);
+        if (reactors > 1 && HostPlatform.SeveralReactorsUnavailable is { } oneReactor)
+        {
+            Console.Error.WriteLine($"{Name}: --reactors {reactors}: {oneReactor}");
+            return ExitCodes.Usage;
+        }
+
         if (binds.Count == 0 && inherited.Count == 0)
         {
             binds.Add(ListenAddress.Default);
         }
 
         var udp = parse.GetValue(UdpOption);
+        if (udp && HostPlatform.UdpUnavailable is { } noUdp)
+        {
+            Console.Error.WriteLine($"{Name}: --udp: {noUdp}");
+            return ExitCodes.Usage;
+        }
+
         if (udp && !HasIpAddressForUdp(binds))
         {
             return ExitCodes.Usage;
@@ -184,6 +199,12 @@ internal static partial class Entry
                 return false;
             }
 
+            if (address is ListenAddress.Unix && HostPlatform.UnixSocketsUnavailable is { } noUnix)
+            {
+                Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': {noUnix}");
+                return false;
+            }
+
             if (binds.Contains(address))
             {
                 Console.Error.WriteLine($"{Name}: invalid --bind value '{text}': the same address is given twice");
@@ -199,6 +220,12 @@ internal static partial class Entry
     /// <summary>Socket activation: reads (and unsets) LISTEN_*, and checks every descriptor before any is used.</summary>
     private static bool TryTakeInheritedSockets(out IReadOnlyList<InheritedSocket> inherited)
     {
+        if (!HostPlatform.HasServiceManager)
+        {
+            inherited = [];
+            return true;
+        }
+
         if (!SocketActivation.TryTake(SocketActivation.ProcessEnvironment, Environment.ProcessId, out inherited, out var activationError))
         {
             Console.Error.WriteLine($"{Name}: {activationError}");
@@ -238,7 +265,7 @@ internal static partial class Entry
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
-            KeepAlive = ReadKeepAlive(parse),
+            KeepAlive = HostPlatform.HasKeepAlive ? ReadKeepAlive(parse) : null,
             SocketBufferBytes = (int)(parse.GetValue(SocketBuffersOption) ?? 0),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
         }),
@@ -259,7 +286,7 @@ internal static partial class Entry
         var option = new Option<string>("--zero-copy")
         {
             Description = "Echo large reads with splice(2) through a pipe, so the bytes stay in the kernel (Linux; "
-                + "small messages use read/write either way; ignored on kqueue systems)",
+                + "small messages use read/write either way; ignored on kqueue systems and on Windows, which have no splice)",
             HelpName = "on|off",
             DefaultValueFactory = _ => "on",
         };
@@ -275,7 +302,7 @@ internal static partial class Entry
             return kind;
         }
 
-        result.AddError($"--poller: '{text}' is not one of auto, epoll, kqueue.");
+        result.AddError($"--poller: '{text}' is not one of auto, epoll, kqueue, afd.");
         return PollerKind.Auto;
     }
 

@@ -21,7 +21,7 @@ internal static class PollerChoice
         if (!PollerFactory.IsSupported(poller))
         {
             // Worded for people: "--poller kqueue: kqueue is not available on Linux (available: epoll)".
-            var available = string.Join(", ", ((PollerKind[])[PollerKind.Epoll, PollerKind.Kqueue]).Where(PollerFactory.IsSupported).Select(PollerName));
+            var available = string.Join(", ", ((PollerKind[])[PollerKind.Epoll, PollerKind.Kqueue, PollerKind.Afd]).Where(PollerFactory.IsSupported).Select(PollerName));
             Console.Error.WriteLine($"{name}: --poller {PollerName(poller)}: {PollerName(poller)} is not available on {OsName} (available: {(available.Length > 0 ? available : "none")})");
             return false;
         }
@@ -57,5 +57,6 @@ internal static class PollerChoice
     private static string PollerName(PollerKind kind) => kind.ToString().ToLowerInvariant();
 
     private static string OsName =>
-        OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsFreeBSD() ? "FreeBSD" : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+        OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsFreeBSD() ? "FreeBSD"
+        : OperatingSystem.IsWindows() ? "Windows" : System.Runtime.InteropServices.RuntimeInformation.OSDescription;
 }

@@ -108,6 +108,11 @@ internal static class ServerHost
     /// <summary>The service manager's notifier (NOTIFY_SOCKET), or null; a socket set but unusable is logged.</summary>
     private static ServiceNotifier? OpenNotifier(ILogger logger)
     {
+        if (!HostPlatform.HasServiceManager)
+        {
+            return null;
+        }
+
         var notifier = ServiceNotifier.FromEnvironment(Environment.GetEnvironmentVariable, Environment.ProcessId, out var notifyProblem);
         if (notifyProblem is not null)
         {

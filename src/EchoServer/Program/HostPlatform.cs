@@ -1,0 +1,26 @@
+namespace EchoServer.Program;
+
+/// <summary>
+/// What the server can offer on the OS it runs on, decided here and nowhere else: the echo layer only sees the
+/// options this leaves on (docs/design.md, "The echo server on Windows"). On Windows the sockets are Winsock TCP
+/// over the AFD poller; what needs Unix (unix sockets, UDP, systemd, splice, the keepalive option numbers, SO_REUSEPORT)
+/// is off there.
+/// </summary>
+internal static class HostPlatform
+{
+    /// <summary>Why unix-socket addresses cannot be served here, or null when they can.</summary>
+    public static string? UnixSocketsUnavailable => OperatingSystem.IsWindows() ? "unix sockets are not served on Windows" : null;
+
+    /// <summary>Why --udp cannot be served here, or null when it can.</summary>
+    public static string? UdpUnavailable => OperatingSystem.IsWindows() ? "UDP echo is not served on Windows" : null;
+
+    /// <summary>Why more than one reactor cannot share a port here (no SO_REUSEPORT), or null when they can.</summary>
+    public static string? SeveralReactorsUnavailable =>
+        OperatingSystem.IsWindows() ? "one reactor on Windows (several listeners cannot share a port there)" : null;
+
+    /// <summary>Whether systemd's variables (LISTEN_FDS, NOTIFY_SOCKET, WATCHDOG_USEC) are read: not on Windows.</summary>
+    public static bool HasServiceManager => !OperatingSystem.IsWindows();
+
+    /// <summary>Whether --keepalive is applied: its option numbers are known and run on Unix only.</summary>
+    public static bool HasKeepAlive => !OperatingSystem.IsWindows();
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Sockets;
+using FluentAssertions;
+
+namespace EchoServer.Tests;
+
+/// <summary>
+/// <c>echoserver.exe</c>, published self-contained for win-x64 (cached per source version, <see cref="WindowsPublish"/>),
+/// run under Wine on the AFD poller and Winsock, driven from Linux over loopback. Skips with the reason where Wine
+/// cannot run. Each case starts its own server; the first one waits for the publish (about a minute when the sources changed).
+/// </summary>
+public sealed class WineEchoTests
+{
+    private static readonly Lazy<Task<string>> Exe = new(PublishAndStartWineAsync);
+
+    [Fact]
+    public async Task Small_messages_and_1_MiB_of_random_bytes_come_back_exactly()
+    {
+        await using var server = await StartAsync();
+        server.StdoutLines.Should().Contain(line => line.Contains("(afd, 1 reactor(s))"), "auto picks the AFD poller on Windows");
+        using var client = await Client.ConnectAsync(server);
+        foreach (var message in (string[])["hello\n", "x", "under Wine\r\n"])
+        {
+            await Client.AssertEchoesAsync(client, message);
+        }
+
+        var payload = new byte[1 << 20];
+        new Random(862).NextBytes(payload);
+        var sending = Client.SendAllAsync(client, payload, Patience.Bulk);
+        var back = await Client.ReadExactlyAsync(client, payload.Length, Patience.Bulk);
+        await sending;
+        back.AsSpan().SequenceEqual(payload).Should().BeTrue("1 MiB comes back byte for byte");
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_clients_each_get_their_own_bytes_back()
+    {
+        await using var server = await StartAsync();
+        var clients = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Client.ConnectAsync(server)));
+        try
+        {
+            await Task.WhenAll(clients.Select((client, i) => Client.AssertEchoesAsync(client, $"client {i}: {new string((char)('a' + (i % 26)), 1000 + i)}\n", Patience.Bulk)));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_shuts_down_its_sending_side_gets_every_byte_back_then_EOF()
+    {
+        await using var server = await StartAsync();
+        using var client = await Client.ConnectAsync(server);
+        var payload = new byte[256 * 1024];
+        new Random(7).NextBytes(payload);
+
+        await Client.SendAllAsync(client, payload, Patience.Bulk);
+        client.Shutdown(SocketShutdown.Send);
+        var back = await Client.ReadToEndAsync(client, Patience.Bulk);
+
+        back.Length.Should().Be(payload.Length, "every byte sent before the FIN comes back, then EOF");
+        back.AsSpan().SequenceEqual(payload).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Ctrl_C_drains_closes_the_client_and_exits_0()
+    {
+        await using var server = await StartAsync();
+        using var client = await Client.ConnectAsync(server);
+        await Client.AssertEchoesAsync(client, "before Ctrl+C\n");
+
+        // SIGINT to the Wine process is Ctrl+C (CTRL_C_EVENT) to the program (ServerProcess starts it with SIGINT's default disposition).
+        await server.SendSignalAsync("INT");
+        await server.WaitForExitAsync(Patience.ProcessExit);
+
+        server.ExitCode.Should().Be(0, server.Output);
+        server.StdoutLines.Should().Contain(line => line.Contains("draining:"), server.Output);
+        (await Client.ReadEndAsync(client, Patience.Short)).Should().BeOneOf("EOF", "reset");
+    }
+
+    [Theory]
+    [InlineData("--poller", "nope", "--poller")]
+    [InlineData("--bind", "unix:/tmp/echo.sock", "unix sockets are not served on Windows")]
+    [InlineData("--udp", "--bind=127.0.0.1:0", "UDP echo is not served on Windows")]
+    [InlineData("--reactors", "2", "one reactor on Windows")]
+    [InlineData("--poller", "epoll", "epoll is not available on Windows (available: afd)")]
+    public async Task A_bad_option_value_exits_2_with_one_line(string option, string value, string says)
+    {
+        var skip = WineHost.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+
+        await using var run = await WineHost.RunToExitAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, [option, value], Patience.Scenario);
+
+        run.ExitCode.Should().Be(2, run.Output);
+        run.StderrLines.Where(l => !l.StartsWith("Try '", StringComparison.Ordinal)).Should().ContainSingle(run.Output).Which.Should().Contain(says);
+        run.ListeningAddresses.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_port_in_use_exits_1_with_one_line()
+    {
+        var skip = WineHost.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+
+        await using var run = await WineHost.RunToExitAsync(
+            LibkqueueBuild.RepoRoot(), await Exe.Value, ["--bind", taken.LocalEndPoint!.ToString()!], Patience.Scenario);
+
+        run.ExitCode.Should().Be(1, run.Output);
+        run.StderrLines.Should().ContainSingle(run.Output).Which.Should().Contain("address already in use");
+    }
+
+    /// <summary>
+    /// The publish, then one run of <c>--help</c> under Wine: it sets up the Wine prefix on first use (several seconds), so
+    /// a server started later is bounded by the usual start-up patience.
+    /// </summary>
+    private static async Task<string> PublishAndStartWineAsync()
+    {
+        var root = LibkqueueBuild.RepoRoot();
+        var exe = await WindowsPublish.PublishAsync(root, "server", "src/EchoServer", "echoserver.exe",
+            ["src/EchoServer", "src/EchoServer.Reactor", "src/Shared"]);
+        await using var help = await WineHost.RunToExitAsync(root, exe, ["--help"], Patience.WineRun);
+        if (help.ExitCode != 0 || !help.Stdout.Contains("auto|epoll|kqueue|afd", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"echoserver.exe --help under Wine failed (exit {help.ExitCode}):\n{help.Output}");
+        }
+
+        return exe;
+    }
+
+    private static async Task<ServerProcess> StartAsync()
+    {
+        var skip = WineHost.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        return await WineHost.StartServerAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, ["--bind", "127.0.0.1:0"]);
+    }
+}
