@@ -10,7 +10,7 @@ public class PollerFactoryTests
     // undone; the "kqueue is not available on Linux" error is therefore checked on a fresh echoserver process.
     private const string LinuxLacksNothingHere =
         "on Linux this test process may run kqueue over libkqueue, so no backend is missing here; "
-        + "ServerOperationsTests.Poller_kqueue_on_Linux_is_a_usage_error_with_one_line checks the message on a fresh process";
+        + "ServerOperationsTests.A_poller_of_another_OS_on_Linux_is_a_usage_error_with_one_line checks the message on a fresh process";
 
     private static bool IsBsd => OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
 
