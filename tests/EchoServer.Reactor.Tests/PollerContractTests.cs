@@ -157,6 +157,24 @@ public abstract class PollerContractTests : IDisposable
     }
 
     [Fact]
+    public void A_short_read_counts_as_drained_and_later_data_raises_a_new_edge()
+    {
+        // An owner may stop at a read that returns less than its buffer, without the read that would return would-block
+        // (netty's edge-triggered transport does, and so does the echo server): the next data must still raise an edge.
+        var pair = OpenPair();
+        Poller.Register(pair.Accepted.Source, T1, Interest.Readable);
+        var buffer = new byte[64];
+
+        Loopback.WriteAll(pair.Peer, "hello"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        pair.Accepted.Read(buffer, out _).Should().Be(5, "all of it, in a read shorter than the buffer");
+
+        Loopback.WriteAll(pair.Peer, "again"u8);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        pair.Accepted.Read(buffer, out _).Should().Be(5);
+    }
+
+    [Fact]
     public void An_edge_is_reported_once_while_nothing_changes_even_if_not_drained()
     {
         var pair = OpenPair();

@@ -33,10 +33,10 @@ public sealed class WineEchoTests
     }
 
     [Fact]
-    public async Task Fifty_concurrent_clients_each_get_their_own_bytes_back()
+    public async Task A_hundred_concurrent_clients_each_get_their_own_bytes_back()
     {
         await using var server = await StartAsync();
-        var clients = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Client.ConnectAsync(server)));
+        var clients = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Client.ConnectAsync(server)));
         try
         {
             await Task.WhenAll(clients.Select((client, i) => Client.AssertEchoesAsync(client, $"client {i}: {new string((char)('a' + (i % 26)), 1000 + i)}\n", Patience.Bulk)));

@@ -68,10 +68,12 @@ internal static class WinsockStreams
         return true;
     }
 
+    // A short read re-arms too: it means the receive queue was empty, and an owner may take it so and wait for the next
+    // edge without the read that would return would-block (netty's edge-triggered transport does, and so does the echo server).
     public static int Read(nint s, Span<byte> buffer, out Errno errno)
     {
         var n = Ws2_32.Receive(s, buffer, out errno);
-        if (n < 0 && errno.IsWouldBlock)
+        if ((n < 0 && errno.IsWouldBlock) || (n > 0 && n < buffer.Length))
         {
             AfdPoller.RearmAfterWouldBlock(s, Interest.Readable);
         }
