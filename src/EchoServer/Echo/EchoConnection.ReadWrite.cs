@@ -69,8 +69,8 @@ internal sealed partial class EchoConnection
         }
 
         // Budget spent with data possibly still queued: no new edge will come for it, so ask the loop
-        // to call us again after the others have had their turn.
-        eventLoop.Schedule(token, readiness);
+        // to call us again after the others have had their turn, to read (this turn may have come from a writable edge).
+        eventLoop.Schedule(token, readiness | Readiness.Readable);
     }
 
     /// <summary>One read(2) into the loop's buffer and its echo with send(2).</summary>
