@@ -5,6 +5,7 @@ using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Tests.Support;
+using EchoServer.TestSupport;
 using FluentAssertions;
 using static EchoServer.Reactor.Tests.Support.PollAssert;
 
@@ -129,6 +130,33 @@ public abstract class PollerContractTests : IDisposable
         }
 
         seen.Should().BeEquivalentTo(tokens);
+    }
+
+    [Fact]
+    public void More_ready_sockets_than_a_wait_returns_are_all_reported_over_the_next_waits()
+    {
+        // Registered for both directions and readable, each socket is two kqueue events; a batch of 8 holds at
+        // most 8 of them, and no edge may be lost past it (libkqueue's was: docs/design.md, "kqueue over libkqueue").
+        var tokens = Enumerable.Range(100, 24).Select(i => new Token((ulong)i)).ToList();
+        foreach (var token in tokens)
+        {
+            var pair = OpenPair();
+            Poller.Register(pair.Accepted.Source, token, Interest.Readable | Interest.Writable);
+            Loopback.WriteAll(pair.Peer, "x"u8);
+        }
+
+        var small = new PollEvent[8];
+        var readable = new HashSet<Token>();
+        Wait.Until(
+            () =>
+            {
+                var n = Poller.Wait(small, 50);
+                readable.UnionWith(small.Take(n).Where(e => (e.Readiness & Readiness.Readable) != 0).Select(e => e.Token));
+                return readable.Count == tokens.Count;
+            },
+            Patience.Short,
+            "every readable socket is reported",
+            () => $"reported readable: {readable.Count} of {tokens.Count}");
     }
 
     [Fact]
