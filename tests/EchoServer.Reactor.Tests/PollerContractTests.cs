@@ -136,7 +136,8 @@ public abstract class PollerContractTests : IDisposable
     public void More_ready_sockets_than_a_wait_returns_are_all_reported_over_the_next_waits()
     {
         // Registered for both directions and readable, each socket is two kqueue events; a batch of 8 holds at
-        // most 8 of them, and no edge may be lost past it (libkqueue's was: docs/design.md, "kqueue over libkqueue").
+        // most 8 of them, and no edge may be lost past it (libkqueue drops them, and the kqueue backend makes up for
+        // it: docs/design.md, "kqueue over libkqueue").
         var tokens = Enumerable.Range(100, 24).Select(i => new Token((ulong)i)).ToList();
         foreach (var token in tokens)
         {

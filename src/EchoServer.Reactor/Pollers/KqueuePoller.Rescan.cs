@@ -2,7 +2,7 @@ namespace EchoServer.Reactor.Pollers;
 
 /// <summary>
 /// Over libkqueue only: edges lost past a full batch are made up for by reporting every edge-triggered
-/// registration once. libkqueue's <c>kevent()</c> asks epoll for as many events as it was given slots, turns an fd
+/// registration once. libkqueue's <c>kevent()</c> asks epoll for as many events as the caller gave it slots, turns an fd
 /// with both filters into two kevents, and drops the epoll events left when the slots run out; an EV_CLEAR filter
 /// is EPOLLET there, so a dropped edge is never reported again (docs/design.md, "kqueue over libkqueue", point 6).
 /// A kernel kqueue keeps what does not fit queued for the next call: there none of this runs.

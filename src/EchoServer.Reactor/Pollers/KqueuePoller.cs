@@ -20,6 +20,8 @@ namespace EchoServer.Reactor.Pollers;
 /// without it on an existing socket filter), so a reregistration that involves level-triggered interest deletes
 /// both filters and adds the wanted ones afresh, in the same <c>kevent()</c> call; a fresh filter reports a
 /// condition that already holds.</para>
+/// <para>Over libkqueue, a batch that comes back full is followed by a report for every edge-triggered registration
+/// (KqueuePoller.Rescan.cs): libkqueue drops the edges it has no slot for.</para>
 /// </remarks>
 internal sealed unsafe partial class KqueuePoller : IPoller
 {
@@ -104,7 +106,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
-            if (!_registered.TryGetValue(fd, out var was))
+            if (!_registered.TryGetValue(fd, out var registered))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
             }
@@ -113,7 +115,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
             // that was never added gives ENOENT, which is what we asked for anyway (mio ignores it too).
             // Level-triggered on either side: delete both first, as EV_CLEAR is fixed at EV_ADD (type remarks).
             var level = (interest & Interest.LevelTriggered) != 0;
-            var deleteFirst = level || (was.Interest & Interest.LevelTriggered) != 0;
+            var deleteFirst = level || (registered.Interest & Interest.LevelTriggered) != 0;
             var add = AddFlags(interest);
             var drop = deleteFirst ? (ushort)0 : DeleteFlags;
             var errno = ApplyFd(
