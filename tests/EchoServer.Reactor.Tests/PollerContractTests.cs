@@ -138,26 +138,7 @@ public abstract class PollerContractTests : IDisposable
         // Registered for both directions and readable, each socket is two kqueue events; a batch of 8 holds at
         // most 8 of them, and no edge may be lost past it (libkqueue drops them, and the kqueue backend makes up for
         // it: docs/design.md, "kqueue over libkqueue").
-        var tokens = Enumerable.Range(100, 24).Select(i => new Token((ulong)i)).ToList();
-        foreach (var token in tokens)
-        {
-            var pair = OpenPair();
-            Poller.Register(pair.Accepted.Source, token, Interest.Readable | Interest.Writable);
-            Loopback.WriteAll(pair.Peer, "x"u8);
-        }
-
-        var small = new PollEvent[8];
-        var readable = new HashSet<Token>();
-        Wait.Until(
-            () =>
-            {
-                var n = Poller.Wait(small, 50);
-                readable.UnionWith(small.Take(n).Where(e => (e.Readiness & Readiness.Readable) != 0).Select(e => e.Token));
-                return readable.Count == tokens.Count;
-            },
-            Patience.Short,
-            "every readable socket is reported",
-            () => $"reported readable: {readable.Count} of {tokens.Count}");
+        ExpectEveryReadySocketReported(sockets: 24, batch: 8);
     }
 
     [Fact]
@@ -165,7 +146,14 @@ public abstract class PollerContractTests : IDisposable
     {
         // 300 sockets ready both ways are 600 kqueue events, past the 512 that libkqueue's kevent() returns at most
         // whatever room it is given (docs/design.md, "kqueue over libkqueue", point 6).
-        var tokens = Enumerable.Range(1000, 300).Select(i => new Token((ulong)i)).ToList();
+        ExpectEveryReadySocketReported(sockets: 300, batch: 1024);
+    }
+
+    // Registers that many readable and writable sockets, then waits with batches of that size until each has been
+    // reported readable.
+    private void ExpectEveryReadySocketReported(int sockets, int batch)
+    {
+        var tokens = Enumerable.Range(1000, sockets).Select(i => new Token((ulong)i)).ToList();
         foreach (var token in tokens)
         {
             var pair = OpenPair();
@@ -173,13 +161,13 @@ public abstract class PollerContractTests : IDisposable
             Loopback.WriteAll(pair.Peer, "x"u8);
         }
 
-        var large = new PollEvent[1024];
+        var events = new PollEvent[batch];
         var readable = new HashSet<Token>();
         Wait.Until(
             () =>
             {
-                var n = Poller.Wait(large, 50);
-                readable.UnionWith(large.Take(n).Where(e => (e.Readiness & Readiness.Readable) != 0).Select(e => e.Token));
+                var n = Poller.Wait(events, 50);
+                readable.UnionWith(events.Take(n).Where(e => (e.Readiness & Readiness.Readable) != 0).Select(e => e.Token));
                 return readable.Count == tokens.Count;
             },
             Patience.Short,
