@@ -5,6 +5,7 @@ using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Net;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Tests.Support;
+using EchoServer.TestSupport;
 using FluentAssertions;
 using static EchoServer.Reactor.Tests.Support.PollAssert;
 
@@ -135,6 +136,49 @@ public abstract class PollerContractTests : IDisposable
         }
 
         seen.Should().BeEquivalentTo(tokens);
+    }
+
+    [Fact]
+    public void More_ready_sockets_than_a_wait_returns_are_all_reported_over_the_next_waits()
+    {
+        // Registered for both directions and readable, each socket is two kqueue events; a batch of 8 holds at
+        // most 8 of them, and no edge may be lost past it (libkqueue drops them, and the kqueue backend makes up for
+        // it: docs/design.md, "kqueue over libkqueue").
+        ExpectEveryReadySocketReported(sockets: 24, batch: 8);
+    }
+
+    [Fact]
+    public void More_ready_sockets_than_a_large_buffer_can_take_from_one_wait_are_all_reported()
+    {
+        // 300 sockets ready both ways are 600 kqueue events, past the 512 that libkqueue's kevent() returns at most
+        // whatever room it is given (docs/design.md, "kqueue over libkqueue", point 6).
+        ExpectEveryReadySocketReported(sockets: 300, batch: 1024);
+    }
+
+    // Registers that many readable and writable sockets, then waits with batches of that size until each has been
+    // reported readable.
+    private void ExpectEveryReadySocketReported(int sockets, int batch)
+    {
+        var tokens = Enumerable.Range(1000, sockets).Select(i => new Token((ulong)i)).ToList();
+        foreach (var token in tokens)
+        {
+            var pair = OpenPair();
+            Poller.Register(pair.Accepted.Source, token, Interest.Readable | Interest.Writable);
+            Loopback.WriteAll(pair.Peer, "x"u8);
+        }
+
+        var events = new PollEvent[batch];
+        var readable = new HashSet<Token>();
+        Wait.Until(
+            () =>
+            {
+                var n = Poller.Wait(events, 50);
+                readable.UnionWith(events.Take(n).Where(e => (e.Readiness & Readiness.Readable) != 0).Select(e => e.Token));
+                return readable.Count == tokens.Count;
+            },
+            Patience.Short,
+            "every readable socket is reported",
+            () => $"reported readable: {readable.Count} of {tokens.Count}");
     }
 
     [Fact]

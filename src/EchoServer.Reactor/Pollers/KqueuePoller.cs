@@ -20,13 +20,15 @@ namespace EchoServer.Reactor.Pollers;
 /// without it on an existing socket filter), so a reregistration that involves level-triggered interest deletes
 /// both filters and adds the wanted ones afresh, in the same <c>kevent()</c> call; a fresh filter reports a
 /// condition that already holds.</para>
+/// <para>Over libkqueue, a batch that comes back full is followed by a report for every edge-triggered registration
+/// (KqueuePoller.Rescan.cs): libkqueue drops the edges it has no slot for.</para>
 /// </remarks>
 internal sealed unsafe partial class KqueuePoller : IPoller
 {
     private readonly KqueueConstants _k;
     private readonly bool _wide;
     private readonly KernelQueue _queue;
-    private readonly Dictionary<int, bool> _registered = []; // fd -> level-triggered
+    private readonly Dictionary<int, (Token Token, Interest Interest)> _registered = [];
     private readonly Lock _lock = new();
     private long _nextWakerIdent;
 
@@ -92,7 +94,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
                 throw new SyscallException("kevent(EV_ADD)", errno);
             }
 
-            _registered.Add(fd, (interest & Interest.LevelTriggered) != 0);
+            _registered.Add(fd, (token, interest));
         }
     }
 
@@ -104,7 +106,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
-            if (!_registered.TryGetValue(fd, out var wasLevel))
+            if (!_registered.TryGetValue(fd, out var registered))
             {
                 throw new SyscallException("kevent(EV_ADD)", new Errno(OsConstants.Current.ENOENT));
             }
@@ -113,7 +115,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
             // that was never added gives ENOENT, which is what we asked for anyway (mio ignores it too).
             // Level-triggered on either side: delete both first, as EV_CLEAR is fixed at EV_ADD (type remarks).
             var level = (interest & Interest.LevelTriggered) != 0;
-            var deleteFirst = level || wasLevel;
+            var deleteFirst = level || (registered.Interest & Interest.LevelTriggered) != 0;
             var add = AddFlags(interest);
             var drop = deleteFirst ? (ushort)0 : DeleteFlags;
             var errno = ApplyFd(
@@ -128,7 +130,7 @@ internal sealed unsafe partial class KqueuePoller : IPoller
                 throw new SyscallException("kevent(EV_ADD)", errno);
             }
 
-            _registered[fd] = level;
+            _registered[fd] = (token, interest);
         }
     }
 
@@ -158,12 +160,20 @@ internal sealed unsafe partial class KqueuePoller : IPoller
     public int Wait(Span<PollEvent> events, int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_queue.IsDisposed, this);
+        var owed = TakeOwedRescan(events);
+        if (owed > 0)
+        {
+            return owed;
+        }
+
         var buffer = _queue.BufferFor(events);
+        var limit = WaitLimit(events.Length);
 
         // A NULL timespec waits without limit (any negative timeout, as epoll_wait treats it); {0, 0} polls.
         var timeout = Timespec.FromMilliseconds(Math.Max(timeoutMs, 0));
         var n = KernelQueue.WaitResult(
-            Libc.KEvent(_k, _queue.Fd, null, 0, buffer, events.Length, timeoutMs < 0 ? null : &timeout, out var errno), errno, "kevent");
+            Libc.KEvent(_k, _queue.Fd, null, 0, buffer, limit, timeoutMs < 0 ? null : &timeout, out var errno), errno, "kevent");
+        RescanIfFull(n, limit);
         return _wide
             ? Convert((KEventFreeBsd*)buffer, n, events)
             : Convert((KEventDarwin*)buffer, n, events);

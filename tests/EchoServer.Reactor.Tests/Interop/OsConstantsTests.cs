@@ -205,7 +205,16 @@ public class OsConstantsTests
             .Should().Be(expected, $"{os} {field}");
     }
 
-    public static TheoryData<string, string, long> OsConstantRows() => PerOsRows(Expected);
+    public static TheoryData<string, string, long> OsConstantRows()
+    {
+        var rows = PerOsRows(Expected);
+        foreach (var (name, v) in ExpectedWindows)
+        {
+            rows.Add(nameof(OsFamily.Windows), name, v);
+        }
+
+        return rows;
+    }
 
     private static TheoryData<string, string, long> PerOsRows(Dictionary<string, (long Linux, long MacOS, long FreeBSD)> expected)
     {
@@ -215,11 +224,6 @@ public class OsConstantsTests
             rows.Add(nameof(OsFamily.Linux), name, v.Linux);
             rows.Add(nameof(OsFamily.MacOS), name, v.MacOS);
             rows.Add(nameof(OsFamily.FreeBSD), name, v.FreeBSD);
-        }
-
-        foreach (var (name, v) in ExpectedWindows)
-        {
-            rows.Add(nameof(OsFamily.Windows), name, v);
         }
 
         return rows;
