@@ -1,4 +1,3 @@
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Tests.Support;
 using FluentAssertions;
@@ -29,17 +28,5 @@ public sealed class AfdPollerContractTests : PollerContractTests
     public void Reports_its_name()
     {
         Poller.Name.Should().Be("afd");
-    }
-
-    [Fact]
-    public void Reregister_and_deregister_of_an_unregistered_socket_throw_ENOENT()
-    {
-        using var pair = TcpPair.Open();
-
-        var act = () => Poller.Reregister(pair.Accepted.Source, new Token(1), Interest.Readable);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
-
-        act = () => Poller.Deregister(pair.Accepted.Source);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
     }
 }

@@ -1,4 +1,3 @@
-using EchoServer.Reactor.Interop;
 using EchoServer.Reactor.Pollers;
 using EchoServer.Reactor.Tests.Support;
 using EchoServer.TestSupport;
@@ -33,19 +32,5 @@ public sealed class KqueuePollerContractTests : PollerContractTests
     public void Reports_its_name()
     {
         Poller.Name.Should().Be("kqueue");
-    }
-
-    [Fact]
-    public void Reregister_and_deregister_of_an_unregistered_fd_throw_ENOENT()
-    {
-        // kqueue itself would add the filters on EV_ADD and ignore a missing one on EV_DELETE; the backend's
-        // own bookkeeping answers as epoll does.
-        using var pair = TcpPair.Open();
-
-        var act = () => Poller.Reregister(pair.Accepted.Source, new Token(1), Interest.Readable);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
-
-        act = () => Poller.Deregister(pair.Accepted.Source);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
     }
 }

@@ -784,6 +784,19 @@ public abstract class PollerContractTests : IDisposable
     }
 
     [Fact]
+    public void Reregister_and_deregister_of_an_unregistered_source_throw_ENOENT()
+    {
+        // As epoll_ctl answers; kqueue and AFD would add or ignore, so their backends' own bookkeeping answers the same.
+        var pair = OpenPair();
+
+        var act = () => Poller.Reregister(pair.Accepted.Source, T1, Interest.Readable);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+
+        act = () => Poller.Deregister(pair.Accepted.Source);
+        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+    }
+
+    [Fact]
     public void Register_with_no_interest_throws()
     {
         var pair = OpenPair();

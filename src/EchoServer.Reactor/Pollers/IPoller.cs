@@ -38,10 +38,10 @@ public interface IPoller : IDisposable
     /// <summary>Starts reporting <paramref name="interest"/> on <paramref name="source"/> with <paramref name="token"/>.</summary>
     void Register(Source source, Token token, Interest interest);
 
-    /// <summary>Replaces the interest and token of a registered source.</summary>
+    /// <summary>Replaces the interest and token of a registered source; one not registered throws <see cref="SyscallException"/> with ENOENT.</summary>
     void Reregister(Source source, Token token, Interest interest);
 
-    /// <summary>Stops reporting events for <paramref name="source"/>.</summary>
+    /// <summary>Stops reporting events for <paramref name="source"/>; one not registered throws <see cref="SyscallException"/> with ENOENT.</summary>
     void Deregister(Source source);
 
     /// <summary>
