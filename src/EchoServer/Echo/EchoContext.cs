@@ -26,7 +26,7 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
     public EchoOptions Options { get; } = options;
 
     /// <summary>This loop's share of --max-pending-total; its <see cref="PendingBudget.ReadBytes"/> is the size of every read.</summary>
-    public PendingBudget Budget { get; } = new(options.MaxPendingTotal, loops, Math.Min(options.ReadBufferBytes, options.MaxPendingBytes), logger);
+    public PendingBudget Budget { get; } = new(options.MaxPendingTotal, loops, options.ReadBytes, logger);
 
     public ILogger Logger { get; } = logger;
 
@@ -36,7 +36,7 @@ internal sealed class EchoContext(EchoOptions options, ILogger logger, Connectio
 
     /// <summary>The loop's splice pipes; null where zero-copy echo is off or the OS has no splice(2).</summary>
     public LoopPipes? Pipes { get; } =
-        options.ZeroCopy && SplicePipe.IsSupported ? new LoopPipes(Math.Min(options.ReadBufferBytes, options.MaxPendingBytes), options.MaxSplicePipes) : null;
+        options.ZeroCopy && SplicePipe.IsSupported ? new LoopPipes(options.ReadBytes, options.MaxSplicePipes) : null;
 
     /// <summary>True once a drain has begun: stop accepting, close connections as they go quiet.</summary>
     public bool Draining { get; set; }

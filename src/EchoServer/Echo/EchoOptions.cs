@@ -49,6 +49,9 @@ internal sealed record EchoOptions
     /// </summary>
     public int ReadBufferBytes { get; init; } = 256 * 1024;
 
+    /// <summary>Bytes one read or splice-in takes: the buffer, capped at --max-pending-bytes so what it leaves unsent stays within that bound.</summary>
+    public int ReadBytes => Math.Min(ReadBufferBytes, MaxPendingBytes);
+
     /// <summary>Reads one connection may do per wakeup (up to 4 MiB with the default buffer) before others get their turn.</summary>
     public int ReadsPerWakeup { get; init; } = 16;
 
