@@ -32,20 +32,42 @@ internal static class WineHost
     /// Runs <paramref name="program"/> under Wine with <paramref name="args"/> and waits up to <paramref name="timeout"/>
     /// for it to exit (Wine's own diagnostics off). Wine's server process ends by itself once its last program has.
     /// </summary>
-    public static Task<ServerProcess> RunToExitAsync(string repoRoot, string program, IEnumerable<string> args, TimeSpan timeout) =>
-        ServerProcess.RunToExitAsync(Binary, [program, .. args], Environment(repoRoot), timeout);
+    public static async Task<ServerProcess> RunToExitAsync(string repoRoot, string program, IEnumerable<string> args, TimeSpan timeout) =>
+        await ServerProcess.RunToExitAsync(Binary, [program, .. args], await PreparedEnvironmentAsync(repoRoot), timeout);
 
     /// <summary>
     /// Starts the server <paramref name="program"/> under Wine and waits until it logs that it listens. Its PID is the
     /// Wine process's (the loader runs the program in the process it started in), so signals sent to it reach the program.
     /// </summary>
-    public static Task<ServerProcess> StartServerAsync(string repoRoot, string program, IEnumerable<string> args) =>
-        ServerProcess.StartAsync(Binary, [program, .. args], Environment(repoRoot));
+    public static async Task<ServerProcess> StartServerAsync(string repoRoot, string program, IEnumerable<string> args) =>
+        await ServerProcess.StartAsync(Binary, [program, .. args], await PreparedEnvironmentAsync(repoRoot));
 
-    private static Dictionary<string, string> Environment(string repoRoot)
+    /// <summary>
+    /// The environment for the repository's prefix, made once before any program runs in it: Wine programs started
+    /// together (the two test projects run at once) while the prefix is still being made can exit at once with code 1.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> PreparedEnvironmentAsync(string repoRoot)
     {
-        var prefix = Path.Combine(repoRoot, "obj", "wine", "prefix");
-        Directory.CreateDirectory(prefix);
-        return new Dictionary<string, string> { ["WINEPREFIX"] = prefix, ["WINEDEBUG"] = "-all" };
+        var wine = Path.Combine(repoRoot, "obj", "wine");
+        var prefix = Path.Combine(wine, "prefix");
+        var environment = new Dictionary<string, string> { ["WINEPREFIX"] = prefix, ["WINEDEBUG"] = "-all" };
+        if (File.Exists(Path.Combine(prefix, "system.reg")))
+        {
+            return environment;
+        }
+
+        Directory.CreateDirectory(wine);
+        using var held = BuildCache.AcquireLock(Path.Combine(wine, "prefix.lock"), "the Wine prefix");
+        if (!File.Exists(Path.Combine(prefix, "system.reg")))
+        {
+            Directory.CreateDirectory(prefix);
+            await using var boot = await ServerProcess.RunToExitAsync(Binary, ["wineboot", "--init"], environment, Patience.WineRun);
+            if (boot.ExitCode != 0 || !File.Exists(Path.Combine(prefix, "system.reg")))
+            {
+                throw new InvalidOperationException($"wineboot --init could not make the Wine prefix {prefix} (exit {boot.ExitCode}):\n{boot.Output}");
+            }
+        }
+
+        return environment;
     }
 }
