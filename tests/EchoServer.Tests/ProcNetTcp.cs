@@ -14,12 +14,15 @@ internal static class ProcNetTcp
     public const string CloseWait = "08";
 
     /// <summary>The socket bound to 127.0.0.1:<paramref name="localPort"/> and connected to 127.0.0.1:<paramref name="remotePort"/>.</summary>
-    /// <returns>Its state (two hex digits, as the kernel writes it) and its send queue (bytes not yet acknowledged), or null if there is none.</returns>
-    public static (string State, long SendQueue)? Find(int localPort, int remotePort) =>
+    /// <returns>
+    /// Its state (two hex digits, as the kernel writes it), its send queue (bytes not yet acknowledged) and its receive queue
+    /// (bytes arrived and not yet read), or null if there is none.
+    /// </returns>
+    public static (string State, long SendQueue, long ReceiveQueue)? Find(int localPort, int remotePort) =>
         Find(new IPEndPoint(IPAddress.Loopback, localPort), new IPEndPoint(IPAddress.Loopback, remotePort));
 
     /// <summary>The IPv4 socket bound to <paramref name="localEndPoint"/> and connected to <paramref name="remoteEndPoint"/>.</summary>
-    public static (string State, long SendQueue)? Find(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint)
+    public static (string State, long SendQueue, long ReceiveQueue)? Find(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint)
     {
         var local = Encode(localEndPoint);
         var remote = Encode(remoteEndPoint);
@@ -28,12 +31,15 @@ internal static class ProcNetTcp
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length > 4 && fields[1] == local && fields[2] == remote)
             {
-                return (fields[3], long.Parse(fields[4].AsSpan(0, fields[4].IndexOf(':', StringComparison.Ordinal)), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                var queues = fields[4].Split(':');
+                return (fields[3], Hex(queues[0]), Hex(queues[1]));
             }
         }
 
         return null;
     }
+
+    private static long Hex(string digits) => long.Parse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
 
     /// <summary>As the kernel prints an IPv4 endpoint: the address as a host-order word in hex (127.0.0.1 is 0100007F), then the port.</summary>
     private static string Encode(IPEndPoint endPoint) =>

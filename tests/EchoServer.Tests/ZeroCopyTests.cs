@@ -297,6 +297,43 @@ public sealed class ZeroCopyTests
         }
     }
 
+    [Fact]
+    public async Task A_splicing_connection_that_fell_behind_catches_up_in_one_report()
+    {
+        // The loop is held while the client queues twelve pipes' worth; once let go, one report splices until the pipe
+        // comes back short (up to the read budget), so the client's window opens at once. One splice per report
+        // would take twelve reports, each a window update that sends the client's queued bytes from the server's CPU.
+        SkipUnlessSplice();
+        const int pipeBytes = 16 * 1024;
+        const int queued = 12 * pipeBytes;
+        using var server = new InProcessServer(new EchoOptions { ReadBufferBytes = pipeBytes, SocketBufferBytes = 4 * queued });
+        using var socket = await ConnectAsync(server.Port);
+        var clientPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        await Client.SendAllAsync(socket, Data.AsMemory(0, pipeBytes));
+        await Client.ReadExactlyAsync(socket, pipeBytes);
+        server.OnLoop(s => TheConnection(s).Splicing).Should().BeTrue("a read of the splice threshold switches to splice");
+
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        server.Loop.Post(_ =>
+        {
+            held.Set();
+            release.Wait(Patience.Settle);
+        });
+        held.Wait(Patience.Settle, TestContext.Current.CancellationToken).Should().BeTrue("the loop runs what is posted to it");
+        var echo = Client.ReadExactlyAsync(socket, queued);
+        await Client.SendAllAsync(socket, Data.AsMemory(0, queued));
+        await Wait.UntilAsync(
+            () => ProcNetTcp.Find(server.Port, clientPort)?.ReceiveQueue == queued, Patience.Settle, "every byte sent waits in the server's receive queue",
+            () => $"{ProcNetTcp.Find(server.Port, clientPort)}");
+        var reportsBefore = server.Loop.EventsDispatched; // the loop is held: nothing writes it meanwhile
+        release.Set();
+
+        (await echo).AsSpan().SequenceEqual(Data.AsSpan(0, queued)).Should().BeTrue();
+        var reports = server.OnLoop(s => s.Loop.EventsDispatched) - reportsBefore;
+        reports.Should().BeLessThanOrEqualTo(2, $"{queued / pipeBytes} pipes' worth queued on one socket is spliced in one report (one more may find the socket empty)");
+    }
+
     private static async Task<byte[]> EchoWithHalfCloseAsync(int port, ReadOnlyMemory<byte> data)
     {
         using var socket = await ConnectAsync(port);

@@ -8,9 +8,9 @@ namespace EchoServer.Echo;
 /// The splice path (Linux): a connection whose reads are large echoes through the loop's pipe with splice(2):
 /// socket → pipe → the same socket, the bytes never in user space (<see cref="LoopPipes"/>). A tail the socket
 /// refuses stays in the pipe, which the connection then keeps as its owed output, under the same rules and bound.
-/// Registered level-triggered, for Readable while it owes nothing and for Writable only while it owes, and takes one
-/// splice per report (a short splice does not prove the socket drained, so edge-triggered it would need an EAGAIN
-/// probe every wakeup). docs/design.md, "Zero-copy echo".
+/// Registered level-triggered, for Readable while it owes nothing and for Writable only while it owes, and splices
+/// again in one report only while each splice fills the pipe (a short splice does not prove the socket drained, so
+/// edge-triggered it would need an EAGAIN probe every wakeup). docs/design.md, "Zero-copy echo".
 /// </summary>
 internal sealed partial class EchoConnection
 {
@@ -35,8 +35,9 @@ internal sealed partial class EchoConnection
     }
 
     /// <summary>
-    /// A report for a splicing connection, level-triggered: flush what is owed, then one splice in (and out until the
-    /// pipe is empty or the socket refuses). No EAGAIN probe: if input remains, the next wait reports it again.
+    /// A report for a splicing connection, level-triggered: flush what is owed, then splice in (and out until the
+    /// pipe is empty or the socket refuses) while the pipe comes back full (<see cref="SpliceWhileFull"/>). No
+    /// EAGAIN probe: if input remains, the next wait reports it again.
     /// </summary>
     /// <remarks>
     /// <para>The registration changes only when what is owed does (Readable ↔ Writable) or the mode does, so a
@@ -57,8 +58,8 @@ internal sealed partial class EchoConnection
         }
 
         var received = 0;
-        var step = SpliceOnce(eventLoop, token, ReadSpan, readiness, ref received);
-        if (step == Step.Blocked && !owedBefore)
+        var step = SpliceWhileFull(eventLoop, token, ReadSpan, readiness, ref received);
+        if (step == Step.Blocked && !owedBefore && received == 0)
         {
             // Reported readable, yet splice moved nothing: it stops at a TCP urgent mark (docs/design.md, "Urgent
             // data"). A plain read steps over the mark; if that finds nothing either, leave splice mode, since the
@@ -107,6 +108,29 @@ internal sealed partial class EchoConnection
         {
             CloseOnError(eventLoop, token, ex.Errno);
         }
+    }
+
+    /// <summary>
+    /// Splices while each splice fills at least three quarters of its ask, up to the read budget
+    /// (<see cref="EchoOptions.ReadsPerWakeup"/>): a full pipe says more is likely queued. A client that got ahead
+    /// is caught up in one turn, so its window opens wide and it sends from its own CPU again, rather than from
+    /// ours at every window update (docs/design.md, "Bulk: who pays for a closed window").
+    /// </summary>
+    private Step SpliceWhileFull(EventLoop eventLoop, Token token, Span<byte> buffer, Readiness readiness, ref int received)
+    {
+        var full = buffer.Length - (buffer.Length / 4);
+        var step = Step.Again;
+        for (var splices = 0; splices < _context.Options.ReadsPerWakeup; splices++)
+        {
+            var before = received;
+            step = SpliceOnce(eventLoop, token, buffer, readiness, ref received);
+            if (step != Step.Again || _state == ConnectionState.ReadWrite || received - before < full)
+            {
+                return step;
+            }
+        }
+
+        return step;
     }
 
     /// <summary>One splice(2) from the socket into the loop pipe and back out to the socket.</summary>
