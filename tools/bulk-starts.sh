@@ -24,7 +24,8 @@ for i in $(seq 1 "$N"); do
   field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<< "$RESULT"; }
   SECONDS_SEEN=$(grep -o 'bytes_received=[0-9]* .*loop_iterations=[0-9]* events_per_wait=[0-9.]*' "$LOG/server.log" | tail -5 |
     awk '{ for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
-           if (n++) printf "%.0f/%s ", (v["bytes_received"] - b) / 1024 / ((v["loop_iterations"] - l) || 1), v["events_per_wait"]
+           turns = v["loop_iterations"] - l
+           if (n++) printf "%.0f/%s ", (v["bytes_received"] - b) / 1024 / (turns > 0 ? turns : 1), v["events_per_wait"]
            b = v["bytes_received"]; l = v["loop_iterations"] }')
   printf '%s %2d mb_per_cpu_s=%s mb_per_s=%s server_cpu_s=%s mismatch=%s seconds: %s\n' "$LABEL" "$i" \
     "$(field mb_per_cpu_s)" "$(field mb_per_s)" "$(field server_cpu_s)" "$(field mismatch)" "$SECONDS_SEEN"
