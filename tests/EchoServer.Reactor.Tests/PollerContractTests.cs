@@ -666,6 +666,19 @@ public abstract class PollerContractTests : IDisposable
         FillThenExpectWritableOnceTheSendBufferDrains(pair, T1);
     }
 
+    // ---- udp_socket.rs ------------------------------------------------------------------------------
+
+    [Fact]
+    public void A_datagram_socket_reports_an_edge_per_arrival_and_again_after_would_block_over_IPv4() =>
+        ExpectDatagramEdges(IPAddress.Loopback);
+
+    [Fact]
+    public void A_datagram_socket_reports_an_edge_per_arrival_and_again_after_would_block_over_IPv6()
+    {
+        Assert.SkipWhen(Ipv6Loopback.SkipReason is not null, Ipv6Loopback.SkipReason ?? string.Empty);
+        ExpectDatagramEdges(IPAddress.IPv6Loopback);
+    }
+
     // ---- waker.rs ---------------------------------------------------------------------------------
 
     [Fact]
@@ -877,6 +890,40 @@ public abstract class PollerContractTests : IDisposable
         ExpectEvents(Poller, new ExpectedEvent(token, Readiness.Writable));
         reader.Join();
         received.Should().Be(total);
+    }
+
+    /// <summary>
+    /// A UDP socket registered readable, edge-triggered: two datagrams queued raise one edge; one read leaves the other
+    /// queued with no new edge; reading to would-block re-arms, so the next datagram raises one, and the reply to its
+    /// source reaches the sender.
+    /// </summary>
+    private void ExpectDatagramEdges(IPAddress loopback)
+    {
+        var server = Own(UdpSocket.Bind(new IPEndPoint(loopback, 0)));
+        var client = Own(new Socket(loopback.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds });
+        client.Bind(new IPEndPoint(loopback, 0));
+        Poller.Register(server.Source, T1, Interest.Readable);
+        var buffer = new byte[64];
+
+        client.SendTo("one"u8.ToArray(), server.LocalEndPoint);
+        client.SendTo("two"u8.ToArray(), server.LocalEndPoint);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        server.ReceiveFrom(buffer, out _, out _).Should().Be(3);
+        ExpectNoEvents(Poller, T1);
+        server.ReceiveFrom(buffer, out _, out _).Should().Be(3, "the second datagram was still queued");
+        buffer.AsSpan(0, 3).SequenceEqual("two"u8).Should().BeTrue();
+        server.ReceiveFrom(buffer, out _, out var errno).Should().Be(-1);
+        errno.IsWouldBlock.Should().BeTrue(errno.ToString());
+
+        client.SendTo("three"u8.ToArray(), server.LocalEndPoint);
+        ExpectEvents(Poller, new ExpectedEvent(T1, Readiness.Readable));
+        var n = server.ReceiveFrom(buffer, out var source, out errno);
+        n.Should().Be(5, errno.ToString());
+        source.ToEndPoint().Should().Be(client.LocalEndPoint);
+        server.SendTo(buffer.AsSpan(0, n), source, out errno).Should().Be(5, errno.ToString());
+        var reply = new byte[64];
+        client.Receive(reply).Should().Be(5);
+        reply.AsSpan(0, 5).SequenceEqual("three"u8).Should().BeTrue();
     }
 
     /// <summary>Disposes the sockets the test opened, then the poller.</summary>

@@ -11,42 +11,8 @@ public sealed class TransportOperationsTests
     [Fact]
     public async Task Udp_echoes_each_datagram_including_an_empty_one_and_ignores_source_port_7()
     {
-        var ct = TestContext.Current.CancellationToken;
         await using var server = await ServerProcess.StartAsync("--udp", "--stats-interval", "200ms");
-        await server.WaitForStdoutLineAsync(l => l.Contains($"echoing UDP datagrams on 127.0.0.1:{server.Port}", StringComparison.Ordinal),
-            Patience.Short, "UDP shares the TCP port");
-        var target = new IPEndPoint(IPAddress.Loopback, server.Port);
-
-        using (var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var big = new byte[1400];
-            new Random(1400).NextBytes(big);
-            byte[][] payloads = ["hello\n"u8.ToArray(), [], [0, 255, 0], big];
-            foreach (var payload in payloads)
-            {
-                await udp.SendToAsync(payload, SocketFlags.None, target, ct);
-                var buffer = new byte[65536];
-                using var cts = new CancellationTokenSource(Patience.Short);
-                var result = await udp.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
-                result.RemoteEndPoint.Should().Be(target, "the answer comes from the server's port");
-                buffer.AsSpan(0, result.ReceivedBytes).ToArray().Should().Equal(payload, "a datagram of {0} bytes comes back as it was", payload.Length);
-            }
-        }
-
-        using (var port7 = await SourcePort7.BindAsync(ct))
-        {
-            var seven = port7.Socket;
-            await seven.SendToAsync("from the echo port"u8.ToArray(), SocketFlags.None, target, ct);
-            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-            var answer = async () => await seven.ReceiveFromAsync(new byte[256], SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), cts.Token);
-            await answer.Should().ThrowAsync<OperationCanceledException>("a datagram from source port 7 is never answered");
-        }
-
-        var stats = await server.WaitForStdoutLineAsync(l => StatsLine.Field(l, "udp_dropped") >= 1, Patience.Settle,
-            "the stats line counts the dropped datagram");
-        StatsLine.Field(stats, "udp_echoed").Should().Be(4, "the four answered datagrams are counted");
-        StatsLine.Field(stats, "udp_dropped").Should().Be(1);
+        await UdpEchoChecks.AssertEchoesAndRefusesSourcePort7Async(server, TestContext.Current.CancellationToken);
     }
 
     [Fact]

@@ -82,10 +82,31 @@ public sealed class WineEchoTests
         (await Client.ReadEndAsync(client, Patience.Short)).Should().BeOneOf("EOF", "reset");
     }
 
+    [Fact]
+    public async Task Udp_echoes_each_datagram_exactly_and_ignores_source_port_7()
+    {
+        await using var server = await StartAsync("--udp", "--stats-interval", "200ms");
+        await UdpEchoChecks.AssertEchoesAndRefusesSourcePort7Async(server, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Over_the_IPv6_loopback_TCP_and_UDP_both_echo()
+    {
+        Assert.SkipWhen(Ipv6Loopback.SkipReason is not null, Ipv6Loopback.SkipReason ?? string.Empty);
+        await using var server = await StartAsync("--udp", "--bind", "[::1]:0");
+        server.EndPoint.Address.Should().Be(IPAddress.IPv6Loopback);
+
+        using (var client = await Client.ConnectAsync(server))
+        {
+            await Client.AssertEchoesAsync(client, "over [::1]\n");
+        }
+
+        await UdpEchoChecks.AssertEchoesDatagramsAsync(server, TestContext.Current.CancellationToken);
+    }
+
     [Theory]
     [InlineData("--poller", "nope", "--poller")]
-    [InlineData("--bind", "unix:/tmp/echo.sock", "unix sockets are not served on Windows")]
-    [InlineData("--udp", "--bind=127.0.0.1:0", "UDP echo is not served on Windows")]
+    [InlineData("--bind", "unix:/tmp/echo.sock", "unix sockets are not served on Windows (Windows 10 1803 and later have AF_UNIX, but Wine 8")]
     [InlineData("--reactors", "2", "one reactor on Windows")]
     [InlineData("--poller", "epoll", "epoll is not available on Windows (available: afd)")]
     public async Task A_bad_option_value_exits_2_with_one_line(string option, string value, string says)
@@ -134,10 +155,12 @@ public sealed class WineEchoTests
         return exe;
     }
 
-    private static async Task<ServerProcess> StartAsync()
+    /// <summary>Starts <c>echoserver.exe</c> under Wine with <paramref name="args"/>, on 127.0.0.1 and a free port unless they give a --bind.</summary>
+    private static async Task<ServerProcess> StartAsync(params string[] args)
     {
         var skip = WineHost.SkipReason;
         Assert.SkipWhen(skip is not null, skip ?? string.Empty);
-        return await WineHost.StartServerAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, ["--bind", "127.0.0.1:0"]);
+        string[] bind = args.Contains("--bind") ? [] : ["--bind", "127.0.0.1:0"];
+        return await WineHost.StartServerAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, [.. bind, .. args]);
     }
 }

@@ -71,21 +71,21 @@ public readonly struct DatagramAddress : IEquatable<DatagramAddress>
 }
 
 /// <summary>
-/// A bound, non-blocking, close-on-exec UDP socket. Register <see cref="Source"/> as
+/// A bound, non-blocking, close-on-exec UDP socket (libc on Unix, Winsock on Windows). Register <see cref="Source"/> as
 /// <see cref="Pollers.Interest.Readable"/> and call <see cref="ReceiveFrom"/> until it reports EAGAIN.
 /// </summary>
 public sealed class UdpSocket : IDisposable
 {
-    private int _fd;
+    private nint _handle;
 
-    private UdpSocket(int fd, IPEndPoint localEndPoint)
+    private UdpSocket(nint handle, IPEndPoint localEndPoint)
     {
-        _fd = fd;
+        _handle = handle;
         LocalEndPoint = localEndPoint;
     }
 
     /// <summary>What to register with the event loop (<see cref="Source.None"/> once disposed).</summary>
-    public Source Source => Source.FromFd(_fd);
+    public Source Source => new(_handle);
 
     /// <summary>The bound address, with the real port when port 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -95,6 +95,12 @@ public sealed class UdpSocket : IDisposable
     /// <exception cref="SyscallException">socket or bind failed; <see cref="SyscallException.Errno"/> says why.</exception>
     public static UdpSocket Bind(IPEndPoint endPoint)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            var socket = WinsockDatagrams.Bind(endPoint, out var local);
+            return new UdpSocket(socket, local);
+        }
+
         var fd = IpSocket.Open(endPoint, OsConstants.Current.SOCK_DGRAM, out var addr, out var length);
         try
         {
@@ -128,7 +134,9 @@ public sealed class UdpSocket : IDisposable
     /// <returns>The payload length (0 is a valid, empty datagram), or -1 with <paramref name="errno"/> set.</returns>
     public int ReceiveFrom(Span<byte> buffer, out DatagramAddress source, out Errno errno)
     {
-        var n = Libc.ReceiveFrom(_fd, buffer, out var addr, out var length, out errno);
+        var n = OperatingSystem.IsWindows()
+            ? WinsockDatagrams.ReceiveFrom(_handle, buffer, out var addr, out var length, out errno)
+            : Libc.ReceiveFrom((int)_handle, buffer, out addr, out length, out errno);
         source = n < 0 ? default : new DatagramAddress(addr, length);
         return n;
     }
@@ -145,7 +153,9 @@ public sealed class UdpSocket : IDisposable
             throw new ArgumentException("The destination holds no address.", nameof(destination));
         }
 
-        return Libc.SendTo(_fd, buffer, destination.Raw, destination.Length, out errno);
+        return OperatingSystem.IsWindows()
+            ? WinsockDatagrams.SendTo(_handle, buffer, destination.Raw, destination.Length, out errno)
+            : Libc.SendTo((int)_handle, buffer, destination.Raw, destination.Length, out errno);
     }
 
     /// <summary>Sends one datagram to <paramref name="destination"/> (encodes the endpoint each call).</summary>
@@ -156,5 +166,5 @@ public sealed class UdpSocket : IDisposable
     }
 
     /// <summary>Closes the socket. Deregister it from its poller first.</summary>
-    public void Dispose() => Libc.CloseOnce(ref _fd);
+    public void Dispose() => SocketCalls.CloseOnce(ref _handle);
 }

@@ -13,7 +13,7 @@ internal static class WinsockStreams
 {
     public static StreamSocket Connect(IPEndPoint endPoint)
     {
-        var s = Open(endPoint);
+        var s = IpSocket.OpenWinsock(endPoint, OsConstants.Current.SOCK_STREAM);
         var errno = Ws2_32.Connect(s, endPoint);
         if (errno.Value != 0 && !errno.IsWouldBlock && !errno.IsInProgress)
         {
@@ -35,12 +35,10 @@ internal static class WinsockStreams
             throw new PlatformNotSupportedException("SO_REUSEPORT does not exist on Windows.");
         }
 
-        var s = Open(endPoint);
+        var s = IpSocket.BindWinsock(endPoint, OsConstants.Current.SOCK_STREAM, out bound);
         try
         {
-            SyscallException.ThrowIfError("bind", Ws2_32.Bind(s, endPoint));
             SyscallException.ThrowIfError("listen", Ws2_32.Listen(s, backlog < 0 ? OsConstants.Current.SOMAXCONN : backlog));
-            bound = Ws2_32.LocalEndPoint(s) ?? endPoint;
             return s;
         }
         catch
@@ -91,12 +89,5 @@ internal static class WinsockStreams
         }
 
         return n;
-    }
-
-    private static nint Open(IPEndPoint endPoint)
-    {
-        ArgumentNullException.ThrowIfNull(endPoint);
-        var s = Ws2_32.Socket(SockAddr.FamilyOf(endPoint), OsConstants.Current.SOCK_STREAM, out var errno);
-        return s != WinsockConstants.INVALID_SOCKET ? s : throw new SyscallException("WSASocketW", errno);
     }
 }

@@ -44,7 +44,7 @@ internal static partial class Entry
     private static readonly Option<bool> UdpOption = new("--udp")
     {
         Description = "Also echo UDP datagrams on each TCP address and port. Off by default: UDP echo can be abused for "
-            + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited. Not on Windows",
+            + "reflection, so source ports 0, 7, 13, 17, 19, 37 are never answered and each source IP is rate limited",
     };
 
     private static readonly Option<long?> MaxPendingOption = new("--max-pending-bytes")
@@ -171,12 +171,6 @@ internal static partial class Entry
         }
 
         var udp = parse.GetValue(UdpOption);
-        if (udp && HostPlatform.UdpUnavailable is { } noUdp)
-        {
-            Console.Error.WriteLine($"{Name}: --udp: {noUdp}");
-            return ExitCodes.Usage;
-        }
-
         if (udp && !HasIpAddressForUdp(binds))
         {
             return ExitCodes.Usage;

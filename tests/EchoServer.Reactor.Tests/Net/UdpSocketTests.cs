@@ -67,6 +67,42 @@ public sealed class UdpSocketTests : IDisposable
     }
 
     [Fact]
+    public void A_datagram_longer_than_the_buffer_is_truncated_to_it_and_the_rest_discarded()
+    {
+        _client.SendTo("0123456789"u8.ToArray(), _server.LocalEndPoint);
+        _client.SendTo("next"u8.ToArray(), _server.LocalEndPoint);
+        var buffer = new byte[4];
+
+        ReceiveOne(buffer, out var source).Should().Be(4, "the datagram is cut to the buffer");
+        buffer.Should().Equal("0123"u8.ToArray());
+        source.Port.Should().Be(((IPEndPoint)_client.LocalEndPoint!).Port);
+        ReceiveOne(buffer, out _).Should().Be(4, "the next read is the next datagram, not the rest of the first");
+        buffer.Should().Equal("next"u8.ToArray());
+    }
+
+    [Fact]
+    public void Datagram_over_IPv6_is_received_with_its_source_and_answered()
+    {
+        Assert.SkipWhen(Ipv6Loopback.SkipReason is not null, Ipv6Loopback.SkipReason ?? string.Empty);
+        using var server = UdpSocket.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        using var client = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)Patience.Short.TotalMilliseconds };
+        client.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        server.LocalEndPoint.Address.Should().Be(IPAddress.IPv6Loopback);
+
+        client.SendTo("over IPv6"u8.ToArray(), server.LocalEndPoint);
+        var buffer = new byte[64];
+        var n = -1;
+        var source = default(DatagramAddress);
+        Wait.Until(() => (n = server.ReceiveFrom(buffer, out source, out _)) >= 0, Patience.Short, "the datagram arrives");
+
+        source.IsIPv6.Should().BeTrue();
+        source.ToEndPoint().Should().Be((IPEndPoint)client.LocalEndPoint!);
+        server.SendTo(buffer.AsSpan(0, n), source, out var errno).Should().Be(n, errno.ToString());
+        var reply = new byte[64];
+        reply.AsSpan(0, client.Receive(reply)).SequenceEqual("over IPv6"u8).Should().BeTrue();
+    }
+
+    [Fact]
     public void Addresses_compare_by_ip_and_port()
     {
         using var other = NewClient();

@@ -28,6 +28,8 @@ internal static class WinsockConstants
     public const int FIONBIO = unchecked((int)0x8004667E);
     public const uint SIO_BASE_HANDLE = 0x48000022;
     public const uint SIO_BSP_HANDLE_POLL = 0x4800001D;
+    public const uint SIO_UDP_CONNRESET = 0x9800000C;
+    public const int WSAEMSGSIZE = 10040;
     public const uint WSA_FLAG_OVERLAPPED = 0x01;
     public const uint WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
     public const ushort WinsockVersion22 = 0x0202;
