@@ -21,6 +21,8 @@ public sealed class AfdPollerContractTests : PollerContractTests
     // afd.sys reports nothing for our own shutdown(SD_SEND): only the peer sees it (as a disconnect).
     protected override bool ReportsWriteClosedOnLocalShutdownWrite => false;
 
+    protected override (string Reregister, string Deregister) CallsRefusingAnUnregisteredSource => ("AFD reregister", "AFD deregister");
+
     // Wine learns of a FIN by peeking the socket, which returns the unread data first (docs/design.md, "The Windows backend").
     protected override bool ReportsEndOfStreamBehindUnreadData => !WineHost.IsRunningUnderWine;
 

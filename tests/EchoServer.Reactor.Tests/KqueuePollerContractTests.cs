@@ -25,6 +25,8 @@ public sealed class KqueuePollerContractTests : PollerContractTests
     // built on epoll, does not (docs/design.md, "kqueue over libkqueue").
     protected override bool ReportsWriteClosedOnLocalShutdownWrite => !LibkqueueBuild.IsNeeded;
 
+    protected override (string Reregister, string Deregister) CallsRefusingAnUnregisteredSource => ("kevent(EV_ADD)", "kevent(EV_DELETE)");
+
     // libkqueue fills fflags from getsockopt(SO_ERROR), which clears the error (docs/design.md).
     protected override bool ClearsTheSocketErrorItReports => LibkqueueBuild.IsNeeded;
 

@@ -50,6 +50,9 @@ public abstract class PollerContractTests : IDisposable
     /// </summary>
     protected virtual bool ReportsEndOfStreamBehindUnreadData => true;
 
+    /// <summary>How the backend names the call that refuses a reregister and a deregister of a source it does not hold.</summary>
+    protected abstract (string Reregister, string Deregister) CallsRefusingAnUnregisteredSource { get; }
+
     /// <summary>The poller under test, created on first use and disposed with the test.</summary>
     /// <remarks>
     /// Under a lock: tests touch it from helper threads too, and an unguarded <c>??=</c> once let a helper
@@ -803,10 +806,14 @@ public abstract class PollerContractTests : IDisposable
         var pair = OpenPair();
 
         var act = () => Poller.Reregister(pair.Accepted.Source, T1, Interest.Readable);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+        var refused = act.Should().Throw<SyscallException>().Which;
+        refused.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+        refused.Call.Should().StartWith(CallsRefusingAnUnregisteredSource.Reregister);
 
         act = () => Poller.Deregister(pair.Accepted.Source);
-        act.Should().Throw<SyscallException>().Which.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+        refused = act.Should().Throw<SyscallException>().Which;
+        refused.Errno.Value.Should().Be(OsConstants.Current.ENOENT);
+        refused.Call.Should().StartWith(CallsRefusingAnUnregisteredSource.Deregister);
     }
 
     [Fact]
