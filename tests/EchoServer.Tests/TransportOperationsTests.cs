@@ -8,6 +8,11 @@ namespace EchoServer.Tests;
 public sealed class TransportOperationsTests
 {
 
+    public TransportOperationsTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "UDP echo and unix sockets are not served on Windows");
+    }
+
     [Fact]
     public async Task Udp_echoes_each_datagram_including_an_empty_one_and_ignores_source_port_7()
     {
