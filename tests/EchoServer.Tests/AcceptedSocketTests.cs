@@ -40,9 +40,8 @@ public sealed partial class AcceptedSocketTests
         var off = await DescribeAcceptedAsync(PollerKind.Epoll, "--keepalive", "off");
         TestContext.Current.TestOutputHelper?.WriteLine($"default:\n{byDefault}\noff:\n{off}");
 
-        var timer = KeepAliveTimer().Match(byDefault);
-        timer.Success.Should().BeTrue("ss -o shows the keepalive timer of a socket with SO_KEEPALIVE:\n{0}", byDefault);
-        int.Parse(timer.Groups["seconds"].Value, CultureInfo.InvariantCulture).Should().BeInRange(50, 60, "the first probe is due a minute after the last packet");
+        SocketStatistics.KeepAliveSeconds(byDefault).Should().NotBeNull("ss -o shows the keepalive timer of a socket with SO_KEEPALIVE:\n{0}", byDefault)
+            .And.BeInRange(50, 60, "the first probe is due a minute after the last packet");
         off.Should().NotContain("keepalive", "--keepalive off leaves the socket as the kernel makes it");
     }
 
@@ -61,8 +60,8 @@ public sealed partial class AcceptedSocketTests
 
     private static void SkipUnlessSs()
     {
-        Assert.SkipUnless(OperatingSystem.IsLinux(), "ss(8) and the doubled SO_RCVBUF are Linux's");
-        Assert.SkipWhen(Executables.Find("ss") is null, "ss (iproute2) is not installed");
+        var skip = SocketStatistics.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
     }
 
     /// <summary>Starts a server, connects once, and reads the server side of that connection from ss.</summary>
@@ -82,18 +81,13 @@ public sealed partial class AcceptedSocketTests
         await Client.AssertEchoesAsync(client, "sized\n");
 
         // The echo came back, so the server has accepted the connection: ss lists its side now.
-        await using var ss = await ServerProcess.RunToExitAsync(
-            Executables.Find("ss")!, ["-tmino", "state", "established", $"( sport = :{server.Port} )"], environment: null, Patience.Short);
-        return ss.Stdout;
+        return await SocketStatistics.EstablishedAsync(server.Port);
     }
 
     private static int Number(Match match, string group) => int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
 
     [GeneratedRegex(@"skmem:\(r\d+,rb(?<rb>\d+),t\d+,tb(?<tb>\d+),.*?wscale:\d+,(?<rcvscale>\d+)", RegexOptions.Singleline)]
     private static partial Regex SsLine();
-
-    [GeneratedRegex(@"timer:\(keepalive,(?<seconds>\d+)sec")]
-    private static partial Regex KeepAliveTimer();
 
     private sealed record AcceptedSocket(int ReceiveBuffer, int SendBuffer, int ReceiveWindowScale);
 }

@@ -101,6 +101,7 @@ public sealed class CommandLineTests
     [Fact]
     public async Task Udp_with_only_a_unix_socket_exits_2()
     {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "on Windows the unix socket is refused first (WineEchoTests checks that)");
         await using var server = await ServerProcess.RunToExitAsync("--bind", "unix:/tmp/echoserver-never-bound.sock", "--udp");
 
         server.ExitCode.Should().Be(2, server.Output);

@@ -24,6 +24,7 @@ internal static class ProcNetTcp
     /// <summary>The IPv4 socket bound to <paramref name="localEndPoint"/> and connected to <paramref name="remoteEndPoint"/>.</summary>
     public static (string State, long SendQueue, long ReceiveQueue)? Find(IPEndPoint localEndPoint, IPEndPoint remoteEndPoint)
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "/proc/net/tcp is Linux's");
         var local = Encode(localEndPoint);
         var remote = Encode(remoteEndPoint);
         foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))

@@ -4,8 +4,8 @@ using EchoServer.TestSupport;
 namespace EchoServer.Tests;
 
 /// <summary>
-/// The poller backends the integration tests run the real server on: epoll on Linux, and kqueue everywhere
-/// (the kernel's on macOS and FreeBSD; on Linux libkqueue's, named to the server by
+/// The poller backends the integration tests run the real server on: epoll on Linux, AFD on Windows, and kqueue
+/// elsewhere (the kernel's on macOS and FreeBSD; on Linux libkqueue's, named to the server by
 /// <see cref="LibkqueueVariable"/>, or the test skips saying why libkqueue cannot be built here).
 /// </summary>
 public static class ServerPollers
@@ -15,7 +15,9 @@ public static class ServerPollers
 
     /// <summary>Every backend this OS can run the server on, for <c>[MemberData]</c>.</summary>
     public static TheoryData<PollerKind> All() =>
-        OperatingSystem.IsLinux() ? new(PollerKind.Epoll, PollerKind.Kqueue) : new(PollerKind.Kqueue);
+        OperatingSystem.IsLinux() ? new(PollerKind.Epoll, PollerKind.Kqueue)
+        : OperatingSystem.IsWindows() ? new(PollerKind.Afd)
+        : new(PollerKind.Kqueue);
 
     /// <summary>Every backend this OS can run the server on, each with <c>--zero-copy</c> on and off, for <c>[MemberData]</c>.</summary>
     public static TheoryData<PollerKind, string> AllWithZeroCopy()
@@ -31,7 +33,7 @@ public static class ServerPollers
     }
 
     /// <summary>The command-line arguments that select <paramref name="poller"/>.</summary>
-    public static string[] Arguments(PollerKind poller) => ["--poller", poller == PollerKind.Kqueue ? "kqueue" : "epoll"];
+    public static string[] Arguments(PollerKind poller) => ["--poller", poller.ToString().ToLowerInvariant()];
 
     /// <summary>The environment the server needs for <paramref name="poller"/>; skips the calling test if it cannot run.</summary>
     public static Dictionary<string, string> Environment(PollerKind poller) =>

@@ -7,7 +7,6 @@ namespace EchoServer.Tests;
 /// <summary>UDP echo (--udp) and unix domain sockets (--bind unix:/path), on the real process.</summary>
 public sealed class TransportOperationsTests
 {
-
     [Fact]
     public async Task Udp_echoes_each_datagram_including_an_empty_one_and_ignores_source_port_7()
     {

@@ -14,12 +14,17 @@ namespace EchoServer.Tests;
 public sealed class UdpEchoHandlerTests : IDisposable
 {
 
-    private readonly EventLoop _loop = EventLoop.Create(PollerKind.Auto);
+    private readonly EventLoop _loop;
     private readonly EchoContext _context = new(new EchoOptions(), NullLogger.Instance, new ConnectionGate(0));
     private readonly List<Socket> _clients = [];
     private UdpEchoHandler? _handler;
     private Thread? _thread;
     private IPEndPoint _server = new(IPAddress.Loopback, 0);
+
+    public UdpEchoHandlerTests()
+    {
+        _loop = EventLoop.Create(PollerKind.Auto);
+    }
 
     [Fact]
     public void Datagrams_come_back_to_their_sender_including_empty_ones()

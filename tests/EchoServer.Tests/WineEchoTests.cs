@@ -13,6 +13,10 @@ public sealed class WineEchoTests
 {
     private static readonly Lazy<Task<string>> Exe = new(PublishAndStartWineAsync);
 
+    /// <summary>consolectrl.exe (tests/ConsoleCtrl): delivers the console events Wine's console never sends.</summary>
+    private static readonly Lazy<Task<string>> ConsoleCtrl = new(() => WindowsPublish.PublishAsync(
+        LibkqueueBuild.RepoRoot(), "consolectrl", "tests/ConsoleCtrl", "consolectrl.exe", ["tests/ConsoleCtrl"]));
+
     [Fact]
     public async Task Small_messages_and_1_MiB_of_random_bytes_come_back_exactly()
     {
@@ -105,6 +109,63 @@ public sealed class WineEchoTests
     }
 
     [Theory]
+    [InlineData("close")] // CTRL_CLOSE_EVENT: closing the console window
+    [InlineData("break")] // CTRL_BREAK_EVENT: Ctrl+Break
+    public async Task A_console_event_drains_closes_the_client_and_exits_0(string consoleEvent)
+    {
+        await using var server = await StartUnderConsoleAsync();
+        using var client = await Client.ConnectAsync(server);
+        await Client.AssertEchoesAsync(client, $"before {consoleEvent}\n");
+
+        await DeliverAsync(server, consoleEvent);
+        await server.WaitForExitAsync(Patience.ProcessExit);
+
+        // consolectrl ends the server as Windows would if the close handler returned before the drain had ended (exit 0xC000013A).
+        server.ExitCode.Should().Be(0, server.Output);
+        server.StdoutLines.Should().Contain(line => line.Contains("draining:"), server.Output);
+        (await Client.ReadEndAsync(client, Patience.Short)).Should().BeOneOf("EOF", "reset");
+    }
+
+    [Fact]
+    public async Task Closing_the_console_cuts_a_drain_short_to_end_before_Windows_ends_the_process()
+    {
+        await using var server = await StartUnderConsoleAsync("--shutdown-timeout", "30s");
+        using var client = await Client.ConnectAsync(server);
+        var clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+
+        // A client that sends and never reads: the server owes it bytes, which no drain can deliver.
+        var payload = new byte[64 << 20];
+        var sending = Client.SendAllAsync(client, payload, Patience.Bulk);
+        await Wait.UntilAsync(() => ProcNetTcp.Find(server.Port, clientPort) is { SendQueue: >= 64 * 1024 }, Patience.Io,
+            "the server's socket holds bytes the client does not read", () => server.Output);
+
+        await DeliverAsync(server, "close");
+        await server.WaitForExitAsync(Patience.ProcessExit);
+
+        // Past Windows' 5 s consolectrl ends the server with 0xC000013A: exit 0 means the drain ended in time.
+        server.ExitCode.Should().Be(0, server.Output);
+        server.StdoutLines.Should().Contain(line => line.Contains("draining:") && line.Contains("up to 3000 ms"), server.Output);
+        server.StdoutLines.Should().Contain(line => line.Contains("shutdown timeout reached"), server.Output);
+        await FluentActions.Awaiting(() => sending).Should().ThrowAsync<Exception>("the server closed the connection it still owed");
+    }
+
+    [Fact]
+    public async Task Keepalive_reaches_the_accepted_socket_as_Linux_sees_it()
+    {
+        var skip = SocketStatistics.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        await using var server = await StartAsync("--keepalive", "37s:5s:3");
+        using var client = await Client.ConnectAsync(server);
+        await Client.AssertEchoesAsync(client, "probe me in 37 s\n");
+
+        // A Wine socket is a Linux socket: ss shows the keepalive timer the Windows program set.
+        var listing = await SocketStatistics.EstablishedAsync(server.Port);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{listing}\n{server.Output}");
+        SocketStatistics.KeepAliveSeconds(listing).Should().NotBeNull("the accepted socket has SO_KEEPALIVE:\n{0}\n{1}", listing, server.Output)
+            .And.BeInRange(27, 37, "the first probe is due 37 s after the last packet, not at the kernel's 2 h or the server's default 1 min");
+    }
+
+    [Theory]
     [InlineData("--poller", "nope", "--poller")]
     [InlineData("--bind", "unix:/tmp/echo.sock", "unix sockets are not served on Windows (Windows 10 1803 and later have AF_UNIX, but Wine 8")]
     [InlineData("--reactors", "2", "one reactor on Windows")]
@@ -162,5 +223,22 @@ public sealed class WineEchoTests
         Assert.SkipWhen(skip is not null, skip ?? string.Empty);
         string[] bind = args.Contains("--bind") ? [] : ["--bind", "127.0.0.1:0"];
         return await WineHost.StartServerAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, [.. bind, .. args]);
+    }
+
+    /// <summary>Has consolectrl.exe deliver <paramref name="consoleEvent"/> (close, break) to the server.</summary>
+    private static async Task DeliverAsync(ServerProcess server, string consoleEvent)
+    {
+        await server.Input.WriteLineAsync(consoleEvent);
+        await server.Input.FlushAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The server as the child of consolectrl.exe, which delivers a console event for each line written to <see cref="ServerProcess.Input"/>.</summary>
+    private static async Task<ServerProcess> StartUnderConsoleAsync(params string[] args)
+    {
+        var skip = WineHost.SkipReason;
+        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        var exe = await Exe.Value;
+        return await WineHost.StartServerAsync(
+            LibkqueueBuild.RepoRoot(), await ConsoleCtrl.Value, [WineHost.WindowsPath(exe), "--bind", "127.0.0.1:0", .. args]);
     }
 }

@@ -133,11 +133,11 @@ public sealed class ZeroCopyTests
     public async Task A_drain_waits_for_bytes_owed_in_a_pipe_and_then_closes()
     {
         SkipUnlessSplice();
-        using var server = new InProcessServer(new EchoOptions { ShutdownTimeout = TimeSpan.FromSeconds(30) });
+        using var server = new InProcessServer();
         using var socket = await ConnectNotReadingAsync(server.Port);
         var sent = await SendUntilStalledAsync(socket);
         server.OnLoop(s => s.Context.Pipes!.OpenPipes).Should().Be(2, "the connection owes bytes held in its pipe");
-        server.Loop.Post(_ => server.Service.BeginDrain());
+        server.Loop.Post(_ => server.Service.BeginDrain(TimeSpan.FromSeconds(30)));
 
         // The drain does not cut the connection while it owes: reading now gets every byte, then EOF.
         socket.Blocking = true;

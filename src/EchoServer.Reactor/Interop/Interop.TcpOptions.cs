@@ -7,6 +7,8 @@ namespace EchoServer.Reactor.Interop;
 /// <c>linux/arch/generic/mod.rs</c>, macOS <c>bsd/apple/mod.rs</c>, FreeBSD <c>bsd/freebsdlike/mod.rs</c>; the two it
 /// lacks from the OS headers: macOS <c>netinet/tcp.h</c> TCP_RXT_CONNDROPTIME 0x80, FreeBSD 14 <c>netinet/tcp.h</c>
 /// TCP_MAXUNACKTIME 68 (FreeBSD tcp(4); rust libc after 0.2.139, <c>freebsdlike/freebsd/mod.rs</c>; golang.org/x/sys <c>zerrors_freebsd_amd64.go</c> 0x44).
+/// Windows from the SDK's <c>winsock2.h</c> (SO_KEEPALIVE 0x0008) and <c>ws2ipdef.h</c> (TCP_KEEPALIVE = TCP_KEEPIDLE 3, TCP_MAXRT 5,
+/// TCP_KEEPCNT 16, TCP_KEEPINTVL 17; TCP_KEEPIDLE and TCP_KEEPINTVL from Windows 10 1709, TCP_KEEPCNT from 1703).
 /// </summary>
 internal sealed record TcpOptionConstants
 {
@@ -24,7 +26,8 @@ internal sealed record TcpOptionConstants
 
     /// <summary>
     /// How long sent bytes may stay unacknowledged before the connection is dropped: TCP_USER_TIMEOUT (Linux, milliseconds),
-    /// TCP_RXT_CONNDROPTIME (macOS, seconds from the first retransmission), TCP_MAXUNACKTIME (FreeBSD 14+, seconds).
+    /// TCP_RXT_CONNDROPTIME (macOS, seconds from the first retransmission), TCP_MAXUNACKTIME (FreeBSD 14+, seconds),
+    /// TCP_MAXRT (Windows, seconds of retransmission).
     /// </summary>
     public required int UnacknowledgedTimeout { get; init; }
 
@@ -52,11 +55,17 @@ internal sealed record TcpOptionConstants
         SO_KEEPALIVE = 0x8, TCP_KEEPIDLE = 256, TCP_KEEPINTVL = 512, TCP_KEEPCNT = 1024, UnacknowledgedTimeout = 68, UnacknowledgedTimeoutUnitMs = 1000,
     };
 
+    public static readonly TcpOptionConstants Windows = new()
+    {
+        SO_KEEPALIVE = 0x8, TCP_KEEPIDLE = 3, TCP_KEEPINTVL = 17, TCP_KEEPCNT = 16, UnacknowledgedTimeout = 5, UnacknowledgedTimeoutUnitMs = 1000,
+    };
+
     /// <summary>The table of the OS this process runs on.</summary>
     public static readonly TcpOptionConstants Current = OsConstants.Current.Os switch
     {
         OsFamily.Linux => Linux,
         OsFamily.MacOS => MacOS,
+        OsFamily.Windows => Windows,
         _ => FreeBSD,
     };
 }
@@ -64,7 +73,11 @@ internal sealed record TcpOptionConstants
 /// <summary>The TCP options above, and the socket buffer sizes, through the running OS's socket calls.</summary>
 internal static partial class SocketCalls
 {
-    /// <summary>SO_KEEPALIVE on, with the idle time, probe interval (seconds) and probe count; stops at the first failure.</summary>
+    /// <summary>
+    /// SO_KEEPALIVE on, with the idle time, probe interval (seconds) and probe count; stops at the first failure, leaving
+    /// what was set before it. Where Windows refuses TCP_KEEPIDLE (before Windows 10 1709, and Wine), the idle time and
+    /// interval go through SIO_KEEPALIVE_VALS, which turns keepalive on as well.
+    /// </summary>
     public static Errno SetKeepAlive(nint handle, int idleSeconds, int intervalSeconds, int count)
     {
         var c = OsConstants.Current;
@@ -73,6 +86,10 @@ internal static partial class SocketCalls
         if (errno.Value == 0)
         {
             errno = SetOption(handle, c.IPPROTO_TCP, t.TCP_KEEPINTVL, intervalSeconds);
+        }
+        else if (OperatingSystem.IsWindows() && errno.Value == WinsockConstants.WSAENOPROTOOPT)
+        {
+            errno = Ws2_32.SetKeepAliveValues(handle, idleSeconds, intervalSeconds);
         }
 
         if (errno.Value == 0)

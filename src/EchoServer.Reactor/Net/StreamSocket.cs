@@ -87,15 +87,14 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// read or write fails with ETIMEDOUT (<see cref="Errno.IsTimedOut"/>). A dead peer is so found within
     /// idle + count × interval. Keepalive only runs while nothing sent is unacknowledged: for that case see
     /// <see cref="SetUnacknowledgedTimeout"/>. Times are whole seconds (rounded up), 1 s to 32767 s; count 1 to 127.
-    /// On a unix socket it fails (EOPNOTSUPP or ENOPROTOOPT).
+    /// On a unix socket it fails (EOPNOTSUPP or ENOPROTOOPT). On Windows the count needs Windows 10 1703 or later
+    /// (earlier, and under Wine, the error is returned with keepalive on at the system's count).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A time or the count is outside the range every OS takes.</exception>
-    /// <exception cref="PlatformNotSupportedException">On Windows.</exception>
     public Errno SetKeepAlive(TimeSpan idle, TimeSpan interval, int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, TcpOptionConstants.MaxKeepAliveCount);
-        ThrowIfWindows();
         return SocketCalls.SetKeepAlive(Source.Handle, WholeSeconds(idle), WholeSeconds(interval), count);
     }
 
@@ -103,15 +102,14 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
     /// Bounds how long bytes this side sent may stay unacknowledged (retransmitted, or probing a zero window) before the
     /// kernel drops the connection with ETIMEDOUT: TCP_USER_TIMEOUT on Linux (milliseconds), TCP_RXT_CONNDROPTIME on
     /// macOS (whole seconds, counted from the first retransmission), TCP_MAXUNACKTIME on FreeBSD 14 and later (whole
-    /// seconds; older FreeBSD returns an error). On Linux it also replaces the probe count as keepalive's limit.
+    /// seconds; older FreeBSD returns an error), TCP_MAXRT on Windows (whole seconds of retransmission; Wine returns an
+    /// error). On Linux it also replaces the probe count as keepalive's limit. On Linux and the BSDs
     /// <see cref="TimeSpan.Zero"/> restores the OS's own rule (Linux: about 15 minutes of retransmissions, net.ipv4.tcp_retries2).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
-    /// <exception cref="PlatformNotSupportedException">On Windows.</exception>
     public Errno SetUnacknowledgedTimeout(TimeSpan timeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        ThrowIfWindows();
         return SocketCalls.SetUnacknowledgedTimeout(Source.Handle, (long)Math.Ceiling(timeout.TotalMilliseconds));
     }
 
@@ -154,15 +152,6 @@ public readonly struct StreamSocket : IDisposable, IEquatable<StreamSocket>
         if (Source.IsValid)
         {
             _ = SocketCalls.Close(Source.Handle);
-        }
-    }
-
-    // The keepalive and unacknowledged-data options have Unix numbers only (TcpOptionConstants); Windows's differ and are not run here.
-    private static void ThrowIfWindows()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("TCP keepalive and unacknowledged-data options are set on Unix only");
         }
     }
 

@@ -81,6 +81,6 @@ internal static partial class EchoLog
     public static partial void OpenFileLimitRaised(ILogger logger, int before, int after);
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Warning,
-        Message = "cannot set {What} on accepted connections ({Error}); they are served without it (logged once per listener)")]
+        Message = "cannot set {What} on accepted connections ({Error}); they are served with the OS's rules for what was not set (logged once per listener)")]
     public static partial void KeepAliveFailed(ILogger logger, string what, string error);
 }

@@ -44,10 +44,10 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
 
     /// <summary>
     /// First step of a graceful stop: close the listeners, then close each connection once it owes
-    /// nothing and has gone quiet, and whatever is left at the shutdown timeout. The loop stops when
+    /// nothing and has gone quiet, and whatever is left after <paramref name="timeout"/>. The loop stops when
     /// the last connection is gone.
     /// </summary>
-    public void BeginDrain()
+    public void BeginDrain(TimeSpan timeout)
     {
         if (context.Draining)
         {
@@ -73,7 +73,7 @@ internal sealed class EchoService(EventLoop eventLoop, EchoContext context)
             return;
         }
 
-        _drainDeadline = eventLoop.AddTimer(context.Options.ShutdownTimeout, _ =>
+        _drainDeadline = eventLoop.AddTimer(timeout, _ =>
         {
             CloseAll();
             return null;

@@ -13,11 +13,10 @@ internal static partial class Entry
         Description = "Close TCP clients that vanished without a FIN (a lid shut, a cable pulled, a NAT entry gone): after 'idle' "
             + "with nothing received the kernel probes every 'interval' and drops the connection after 'count' unanswered probes; "
             + "bytes sent and unacknowledged as long are dropped too (TCP_USER_TIMEOUT on Linux, so also a client that reads "
-            + "nothing that long while owed bytes; TCP_RXT_CONNDROPTIME on macOS; TCP_MAXUNACKTIME on FreeBSD 14+). A vanished "
+            + "nothing that long while owed bytes; TCP_RXT_CONNDROPTIME on macOS; TCP_MAXUNACKTIME on FreeBSD 14+; TCP_MAXRT on Windows). A vanished "
             + "client is closed idle + count x interval after its last packet (plus timer slack): 2m by default. On by default, unlike nginx, HAProxy and systemd "
             + "(which then use the kernel's 2h11m), as this server has no other timeout. Parts left out take the default's; whole "
-            + "seconds; not for unix sockets; not applied on Windows (its option numbers "
-            + "are not checked there); off = the kernel's rules [default: 1m:15s:4]",
+            + "seconds; not for unix sockets; off = the kernel's rules [default: 1m:15s:4]",
         HelpName = "idle[:interval[:count]]|off",
         CustomParser = ParseKeepAlive,
     };

@@ -80,7 +80,8 @@ internal static partial class Entry
 
     private static readonly Option<TimeSpan?> ShutdownTimeoutOption = new("--shutdown-timeout")
     {
-        Description = "On SIGTERM/SIGINT (Ctrl+C; on Windows only Ctrl+C), how long busy connections may finish before they are closed [default: 5s]",
+        Description = "On SIGTERM/SIGINT (Ctrl+C; on Windows Ctrl+C, Ctrl+Break or closing the console, which caps it at 3s as "
+            + "Windows ends the process 5s after), how long busy connections may finish before they are closed [default: 5s]",
         HelpName = "duration",
         CustomParser = result => CommandLineRules.ParseDuration(result, allowZero: true),
     };
@@ -259,7 +260,7 @@ internal static partial class Entry
             ZeroCopy = parse.GetValue(ZeroCopyOption) == "on",
             MaxConnections = parse.GetValue(MaxConnectionsOption),
             IdleTimeout = parse.GetValue(IdleTimeoutOption),
-            KeepAlive = HostPlatform.HasKeepAlive ? ReadKeepAlive(parse) : null,
+            KeepAlive = ReadKeepAlive(parse),
             SocketBufferBytes = (int)(parse.GetValue(SocketBuffersOption) ?? 0),
             ShutdownTimeout = parse.GetValue(ShutdownTimeoutOption) ?? TimeSpan.FromSeconds(5),
         }),

@@ -183,25 +183,34 @@ public class OsConstantsTests
 
     // Keepalive and the unacknowledged-data bound (Interop.TcpOptions.cs): rust libc linux_like/mod.rs,
     // linux/arch/generic/mod.rs, apple/mod.rs, freebsdlike/mod.rs; macOS TCP_RXT_CONNDROPTIME from xnu netinet/tcp.h,
-    // FreeBSD TCP_MAXUNACKTIME from FreeBSD 14 netinet/tcp.h.
-    private static readonly Dictionary<string, (long Linux, long MacOS, long FreeBSD)> ExpectedTcp = new()
+    // FreeBSD TCP_MAXUNACKTIME from FreeBSD 14 netinet/tcp.h; Windows SDK winsock2.h and ws2ipdef.h.
+    private static readonly Dictionary<string, (long Linux, long MacOS, long FreeBSD, long Windows)> ExpectedTcp = new()
     {
-        ["SO_KEEPALIVE"] = (9, 0x8, 0x8),
-        ["TCP_KEEPIDLE"] = (4, 0x10, 256),
-        ["TCP_KEEPINTVL"] = (5, 0x101, 512),
-        ["TCP_KEEPCNT"] = (6, 0x102, 1024),
-        ["UnacknowledgedTimeout"] = (18, 0x80, 68),
-        ["UnacknowledgedTimeoutUnitMs"] = (1, 1000, 1000),
+        ["SO_KEEPALIVE"] = (9, 0x8, 0x8, 0x8),
+        ["TCP_KEEPIDLE"] = (4, 0x10, 256, 3),
+        ["TCP_KEEPINTVL"] = (5, 0x101, 512, 17),
+        ["TCP_KEEPCNT"] = (6, 0x102, 1024, 16),
+        ["UnacknowledgedTimeout"] = (18, 0x80, 68, 5),
+        ["UnacknowledgedTimeoutUnitMs"] = (1, 1000, 1000, 1000),
     };
 
-    public static TheoryData<string, string, long> TcpOptionRows() => PerOsRows(ExpectedTcp);
+    public static TheoryData<string, string, long> TcpOptionRows()
+    {
+        var rows = PerOsRows(ExpectedTcp.ToDictionary(e => e.Key, e => (e.Value.Linux, e.Value.MacOS, e.Value.FreeBSD)));
+        foreach (var (name, v) in ExpectedTcp)
+        {
+            rows.Add(nameof(OsFamily.Windows), name, v.Windows);
+        }
+
+        return rows;
+    }
 
     [Theory]
     [MemberData(nameof(TcpOptionRows))]
     public void Tcp_option_has_the_value_of_the_os_headers(string osName, string field, long expected)
     {
         var os = Enum.Parse<OsFamily>(osName);
-        ValueOf(os switch { OsFamily.Linux => TcpOptionConstants.Linux, OsFamily.MacOS => TcpOptionConstants.MacOS, _ => TcpOptionConstants.FreeBSD }, field)
+        ValueOf(os switch { OsFamily.Linux => TcpOptionConstants.Linux, OsFamily.MacOS => TcpOptionConstants.MacOS, OsFamily.Windows => TcpOptionConstants.Windows, _ => TcpOptionConstants.FreeBSD }, field)
             .Should().Be(expected, $"{os} {field}");
     }
 

@@ -8,7 +8,7 @@ namespace EchoServer.Reactor.Tests.Interop;
 
 /// <summary>
 /// Sizes and offsets of the Windows struct mirrors (Interop/Windows), as 64-bit Windows lays them out: the SDK headers
-/// (wdm.h IO_STATUS_BLOCK, ntdef.h UNICODE_STRING/OBJECT_ATTRIBUTES, minwinbase.h OVERLAPPED_ENTRY, winsock2.h WSADATA) and,
+/// (wdm.h IO_STATUS_BLOCK, ntdef.h UNICODE_STRING/OBJECT_ATTRIBUTES, minwinbase.h OVERLAPPED_ENTRY, winsock2.h WSADATA, mstcpip.h tcp_keepalive) and,
 /// for the undocumented AFD structs, mio's <c>src/sys/windows/afd.rs</c> and wepoll's <c>afd.h</c>. The layout rules are
 /// the same on every 64-bit OS, so this runs on Linux as well as on Windows.
 /// </summary>
@@ -23,6 +23,7 @@ public class WindowsStructLayoutTests
         { nameof(ObjectAttributes), 48 },
         { nameof(OverlappedEntry), 32 },
         { nameof(WsaData), 408 },
+        { nameof(TcpKeepAlive), 12 },
     };
 
     public static TheoryData<string, string, int> FieldOffsets() => new()
@@ -46,6 +47,8 @@ public class WindowsStructLayoutTests
         { nameof(WsaData), nameof(WsaData.VendorInfo), 8 },
         { nameof(WsaData), nameof(WsaData.Description), 16 },
         { nameof(WsaData), nameof(WsaData.SystemStatus), 273 },
+        { nameof(TcpKeepAlive), nameof(TcpKeepAlive.KeepAliveTime), 4 },
+        { nameof(TcpKeepAlive), nameof(TcpKeepAlive.KeepAliveInterval), 8 },
     };
 
     [Theory]

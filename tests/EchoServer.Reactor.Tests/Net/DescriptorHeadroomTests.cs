@@ -9,6 +9,11 @@ namespace EchoServer.Reactor.Tests.Net;
 [Collection(nameof(OpenFileLimit))] // OpenFileLimitTests lowers the limit for a moment
 public class DescriptorHeadroomTests
 {
+
+    public DescriptorHeadroomTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "descriptor headroom is measured against RLIMIT_NOFILE, which Windows does not have");
+    }
     [Fact]
     public void Limit_is_the_soft_open_file_limit_this_process_runs_under()
     {

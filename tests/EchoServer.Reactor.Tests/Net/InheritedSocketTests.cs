@@ -18,6 +18,11 @@ public sealed class InheritedSocketTests : IDisposable
     private const int F_GETFD = 1; // the same on Linux, macOS and FreeBSD
     private readonly string _path = Path.Combine("/tmp", $"es-{Guid.NewGuid():N}"[..15] + ".sock");
 
+    public InheritedSocketTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "inherited descriptors (systemd's LISTEN_FDS) are Unix's");
+    }
+
     [Fact]
     public void The_socket_options_that_describe_a_socket_have_each_os_s_numbers()
     {

@@ -8,6 +8,11 @@ namespace EchoServer.Reactor.Tests.Net;
 [Collection(nameof(OpenFileLimit))]
 public class OpenFileLimitTests
 {
+
+    public OpenFileLimitTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "RLIMIT_NOFILE is Unix's");
+    }
     [Fact]
     public void A_soft_limit_below_the_hard_one_is_raised()
     {

@@ -9,12 +9,15 @@ namespace EchoServer.Reactor.Tests.Net;
 
 public sealed class UdpSocketTests : IDisposable
 {
-    private readonly UdpSocket _server = UdpSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-    private readonly IPoller _poller = PollerFactory.Create(PollerKind.Auto);
-    private readonly Socket _client = NewClient();
+    private readonly UdpSocket _server;
+    private readonly IPoller _poller;
+    private readonly Socket _client;
 
     public UdpSocketTests()
     {
+        _server = UdpSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _poller = PollerFactory.Create(PollerKind.Auto);
+        _client = NewClient();
         _poller.Register(_server.Source, new Token(1), Interest.Readable);
     }
 

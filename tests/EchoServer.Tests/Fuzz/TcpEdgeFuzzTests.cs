@@ -75,6 +75,7 @@ internal sealed record ServerDescriptors(int Sockets, int Pipes, int Others)
 
     public static ServerDescriptors Of(int pid)
     {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "a process's descriptors are listed in /proc/PID/fd on Linux only");
         int sockets = 0, pipes = 0, others = 0;
         foreach (var entry in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
         {

@@ -16,6 +16,11 @@ public sealed class ReadinessTests
     // The messages come while the server starts, or at its intervals soon after.
     private static readonly TimeSpan MessageTimeout = Patience.ProcessStart;
 
+    public ReadinessTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "systemd's variables are not read on Windows");
+    }
+
     /// <summary>1 and 2 reactors (pings need every reactor's heartbeat, so 2 also proves the second loop turns), on each backend.</summary>
     public static TheoryData<int, PollerKind> ReactorsAndPollers()
     {

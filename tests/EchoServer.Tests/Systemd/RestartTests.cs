@@ -32,6 +32,11 @@ public sealed class RestartTests
         stop
         """;
 
+    public RestartTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "systemd's variables are not read on Windows");
+    }
+
     private const int Workers = 4;
     private const int EchoesPerPhase = 150;
 

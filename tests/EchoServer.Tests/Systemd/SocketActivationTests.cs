@@ -12,6 +12,11 @@ namespace EchoServer.Tests.Systemd;
 /// </summary>
 public sealed class SocketActivationTests
 {
+
+    public SocketActivationTests()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "systemd's variables are not read on Windows");
+    }
     [Theory]
     [MemberData(nameof(ServerPollers.All), MemberType = typeof(ServerPollers))]
     public async Task Inherited_tcp_and_unix_listeners_are_served_without_bind_and_made_close_on_exec_and_non_blocking(PollerKind poller)

@@ -20,7 +20,19 @@ internal unsafe struct WsaData
     public fixed byte SystemStatus[129];
 }
 
-/// <summary>Winsock numbers from winsock2.h / ws2def.h / mstcpip.h that are not in <see cref="OsConstants"/>.</summary>
+/// <summary>
+/// Mirrors <c>struct tcp_keepalive { ULONG onoff; ULONG keepalivetime; ULONG keepaliveinterval; }</c> (mstcpip.h), the
+/// argument of SIO_KEEPALIVE_VALS: keepalive on or off, and the idle time and probe interval in milliseconds. 12 bytes.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TcpKeepAlive
+{
+    public uint OnOff;
+    public uint KeepAliveTime;
+    public uint KeepAliveInterval;
+}
+
+/// <summary>Winsock numbers from winsock2.h / ws2def.h / mstcpip.h / winerror.h that are not in <see cref="OsConstants"/>.</summary>
 internal static class WinsockConstants
 {
     public const nint INVALID_SOCKET = -1;
@@ -30,6 +42,12 @@ internal static class WinsockConstants
     public const uint SIO_BSP_HANDLE_POLL = 0x4800001D;
     public const uint SIO_UDP_CONNRESET = 0x9800000C;
     public const int WSAEMSGSIZE = 10040;
+
+    /// <summary>_WSAIOW(IOC_VENDOR, 4): keepalive on, with its idle time and interval (<see cref="TcpKeepAlive"/>).</summary>
+    public const uint SIO_KEEPALIVE_VALS = 0x98000004;
+
+    /// <summary>The option is unknown to the provider (winerror.h), as a TCP option newer than the running Windows is.</summary>
+    public const int WSAENOPROTOOPT = 10042;
     public const uint WSA_FLAG_OVERLAPPED = 0x01;
     public const uint WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
     public const ushort WinsockVersion22 = 0x0202;
@@ -187,6 +205,14 @@ internal static unsafe partial class Ws2_32
     internal static Errno CloseSocket(nint s) => Check(closesocket(s));
 
     internal static Errno SetOption(nint s, int level, int name, int value) => Check(setsockopt(s, level, name, &value, sizeof(int)));
+
+    /// <summary>SIO_KEEPALIVE_VALS: keepalive on, with the idle time and probe interval (whole seconds; the ioctl takes milliseconds).</summary>
+    internal static Errno SetKeepAliveValues(nint s, int idleSeconds, int intervalSeconds)
+    {
+        var values = new TcpKeepAlive { OnOff = 1, KeepAliveTime = (uint)idleSeconds * 1000, KeepAliveInterval = (uint)intervalSeconds * 1000 };
+        uint returned = 0;
+        return Check(WSAIoctl(s, WinsockConstants.SIO_KEEPALIVE_VALS, &values, (uint)sizeof(TcpKeepAlive), null, 0, &returned, null, null));
+    }
 
     /// <summary>Sets SO_LINGER to on with a zero timeout: closesocket then resets the connection.</summary>
     internal static Errno SetResetOnClose(nint s)
