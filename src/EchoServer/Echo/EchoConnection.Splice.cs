@@ -41,7 +41,7 @@ internal sealed partial class EchoConnection
     /// </summary>
     /// <remarks>
     /// <para>The registration changes only when what is owed does (Readable ↔ Writable) or the mode does, so a
-    /// steady stream makes no epoll_ctl calls. After owed bytes are flushed, one splice in follows at once
+    /// steady stream makes no epoll_ctl calls. After owed bytes are flushed, splicing in follows at once
     /// (the client likely sent more while it was not read), as in the referee's c-splice.</para>
     /// <para>Back to read/write after two reports in a row that each brought less than a quarter of the splice
     /// threshold. With a gap between the two bounds, and not on one report, because in a bulk stream a report
