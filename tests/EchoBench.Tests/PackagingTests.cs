@@ -215,7 +215,7 @@ public sealed class PackedFeed : IAsyncLifetime
     /// <summary>The packed feed, or a dynamic skip with the reason packing is impossible here.</summary>
     public PackedFeed Require()
     {
-        Assert.SkipWhen(_skipReason is not null, _skipReason ?? string.Empty);
+        Skips.When(_skipReason);
         if (_failure is not null)
         {
             throw new InvalidOperationException("dotnet pack failed", _failure);

@@ -60,8 +60,7 @@ public sealed partial class AcceptedSocketTests
 
     private static void SkipUnlessSs()
     {
-        var skip = SocketStatistics.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(SocketStatistics.SkipReason);
     }
 
     /// <summary>Starts a server, connects once, and reads the server side of that connection from ss.</summary>

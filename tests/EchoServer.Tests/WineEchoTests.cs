@@ -96,7 +96,7 @@ public sealed class WineEchoTests
     [Fact]
     public async Task Over_the_IPv6_loopback_TCP_and_UDP_both_echo()
     {
-        Assert.SkipWhen(Ipv6Loopback.SkipReason is not null, Ipv6Loopback.SkipReason ?? string.Empty);
+        Skips.When(Ipv6Loopback.SkipReason);
         await using var server = await StartAsync("--udp", "--bind", "[::1]:0");
         server.EndPoint.Address.Should().Be(IPAddress.IPv6Loopback);
 
@@ -152,8 +152,7 @@ public sealed class WineEchoTests
     [Fact]
     public async Task Keepalive_reaches_the_accepted_socket_as_Linux_sees_it()
     {
-        var skip = SocketStatistics.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(SocketStatistics.SkipReason);
         await using var server = await StartAsync("--keepalive", "37s:5s:3");
         using var client = await Client.ConnectAsync(server);
         await Client.AssertEchoesAsync(client, "probe me in 37 s\n");
@@ -172,8 +171,7 @@ public sealed class WineEchoTests
     [InlineData("--poller", "epoll", "epoll is not available on Windows (available: afd)")]
     public async Task A_bad_option_value_exits_2_with_one_line(string option, string value, string says)
     {
-        var skip = WineHost.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(WineHost.SkipReason);
 
         await using var run = await WineHost.RunToExitAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, [option, value], Patience.Scenario);
 
@@ -185,8 +183,7 @@ public sealed class WineEchoTests
     [Fact]
     public async Task A_port_in_use_exits_1_with_one_line()
     {
-        var skip = WineHost.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(WineHost.SkipReason);
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         taken.Listen();
@@ -219,8 +216,7 @@ public sealed class WineEchoTests
     /// <summary>Starts <c>echoserver.exe</c> under Wine with <paramref name="args"/>, on 127.0.0.1 and a free port unless they give a --bind.</summary>
     private static async Task<ServerProcess> StartAsync(params string[] args)
     {
-        var skip = WineHost.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(WineHost.SkipReason);
         string[] bind = args.Contains("--bind") ? [] : ["--bind", "127.0.0.1:0"];
         return await WineHost.StartServerAsync(LibkqueueBuild.RepoRoot(), await Exe.Value, [.. bind, .. args]);
     }
@@ -235,8 +231,7 @@ public sealed class WineEchoTests
     /// <summary>The server as the child of consolectrl.exe, which delivers a console event for each line written to <see cref="ServerProcess.Input"/>.</summary>
     private static async Task<ServerProcess> StartUnderConsoleAsync(params string[] args)
     {
-        var skip = WineHost.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        Skips.When(WineHost.SkipReason);
         var exe = await Exe.Value;
         return await WineHost.StartServerAsync(
             LibkqueueBuild.RepoRoot(), await ConsoleCtrl.Value, [WineHost.WindowsPath(exe), "--bind", "127.0.0.1:0", .. args]);

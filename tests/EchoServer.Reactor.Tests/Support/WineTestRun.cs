@@ -26,8 +26,7 @@ internal static class WineTestRun
     /// <summary>Skips where Wine cannot run; otherwise asserts that case <paramref name="name"/> of <paramref name="type"/> passed under Wine.</summary>
     public static async Task AssertPassedAsync(Type type, string name)
     {
-        var skip = TestSupport.WineHost.SkipReason;
-        Assert.SkipWhen(skip is not null, skip ?? string.Empty);
+        TestSupport.Skips.When(TestSupport.WineHost.SkipReason);
 
         var results = await Run.Value;
         results.Should().ContainKey((type.FullName!, name), "the Windows run reports every case of the class");
